@@ -1,0 +1,89 @@
+# Oyster serverless executor: build, dependencies, run, test.
+#
+#   make run     install what is missing, build, start the whole stack
+#   make test    install what is missing, build, run every test
+#
+# Nothing outside the repository is needed beyond Debian packages and the
+# npm packages pinned in package.json (both installed by `make deps`).
+
+CC ?= cc
+BUILD ?= build
+SANITIZER ?=
+CFLAGS ?= -O2 -g
+PKGS = libcgroup jansson sqlite3
+
+WARN = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla \
+       -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith \
+       -Wundef -Wwrite-strings -Wnull-dereference -Wimplicit-fallthrough
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -I. -Icommon -Icommon/eth -Isandbox -Ifcgi-app \
+	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+ifneq ($(SANITIZER),)
+ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZER)
+HARDEN =
+endif
+ALL_CFLAGS += $(HARDEN)
+
+COMMON_SRC  = $(wildcard common/*.c common/eth/*.c)
+SANDBOX_SRC = $(wildcard sandbox/*.c)
+FCGI_SRC    = $(filter-out fcgi-app/fa_main.c,$(wildcard fcgi-app/*.c))
+LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC)
+LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC    = $(wildcard tests/unit/test_*.c)
+UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BINS        = $(BUILD)/bin/oyster-fcgi
+
+.PHONY: all deps build run test unit check-sanitize check-valgrind integration clean
+all: build
+build: $(BINS) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/liboyster.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/oyster-fcgi: $(BUILD)/obj/fcgi-app/fa_main.o $(BUILD)/lib/liboyster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/lib/liboyster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs check) $(LIBS) -o $@
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/run.sh
+
+# Unit tests: one check binary per source module.
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+check-sanitize:
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g" unit
+
+check-valgrind: $(UNIT_BIN)
+	@VALGRIND=1 scripts/run-unit.sh $(UNIT_BIN)
+
+integration: build
+	@scripts/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory check-sanitize
+	@$(MAKE) --no-print-directory check-valgrind
+	@$(MAKE) --no-print-directory integration
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

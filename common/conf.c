@@ -1,0 +1,369 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "banned.h"
+
+#define OFF(f) offsetof(struct conf, f)
+#define KiB (1024LL)
+#define MiB (1024LL * 1024)
+#define GiB (1024LL * 1024 * 1024)
+
+/* Keys whose default is "" are derived in conf_finish(). */
+const struct conf_key conf_keys[] = {
+	{ "instance", CONF_STRING, OFF(instance), 0, 0, "default", NULL,
+	  "Name of this node; names its cgroups (oyster/<instance>/...) so several nodes can share a host" },
+	{ "run_dir", CONF_PATH, OFF(run_dir), 0, 0, "/run/oyster-executor", NULL,
+	  "Directory for sockets and per-slot scratch files (created if missing)" },
+	{ "db_path", CONF_PATH, OFF(db_path), 0, 0, "/var/lib/oyster-executor/executor.db", NULL,
+	  "SQLite database shared by the daemons (code cache, jobs)" },
+	{ "fcgi_socket", CONF_PATH, OFF(fcgi_socket), 0, 0, "", NULL,
+	  "FastCGI socket for /api/serverless, served by the slot handlers (default: <run_dir>/fcgi.sock)" },
+	{ "control_socket", CONF_PATH, OFF(control_socket), 0, 0, "", NULL,
+	  "FastCGI socket for everything else, served by a slotless handler (default: <run_dir>/control.sock)" },
+	{ "socket_group", CONF_STRING, OFF(socket_group), 0, 0, "www-data", NULL,
+	  "Group given the FastCGI sockets (mode 0660) so only nginx can connect; empty = keep ours" },
+	{ "workerd_path", CONF_PATH, OFF(workerd_path), 0, 0, "/usr/lib/oyster-executor/workerd", NULL,
+	  "The workerd binary" },
+	{ "compatibility_date", CONF_STRING, OFF(compatibility_date), 0, 0, "2023-03-07", NULL,
+	  "workerd compatibilityDate given to user code (the original executor's)" },
+	{ "sandbox_mode", CONF_ENUM, OFF(sandbox_mode), 0, 0, "process", "process",
+	  "process: a fresh workerd per request" },
+	{ "log_level", CONF_ENUM, OFF(log_level), 0, 0, "info", "debug|info|warn|error",
+	  "Lowest level written to the log" },
+	{ "http_listen", CONF_STRING, OFF(http_listen), 0, 0, "127.0.0.1:8080", NULL,
+	  "Address nginx listens on (used when the site config is generated)" },
+	{ "admin_allow", CONF_STRING, OFF(admin_allow), 0, 0, "127.0.0.1 ::1", NULL,
+	  "Space-separated addresses/CIDRs allowed to reach the admin endpoints" },
+	{ "slots", CONF_INT, OFF(slots), 1, 256, "4", NULL,
+	  "Sandbox slots for HTTP requests (one cgroup + workerd each)" },
+	{ "handlers", CONF_INT, OFF(handlers), 0, 256, "0", NULL,
+	  "FastCGI handler processes; 0 = one per slot (handler i owns slot i)" },
+	{ "memory_limit", CONF_SIZE, OFF(memory_limit), 16 * MiB, 64 * GiB, "128M", NULL,
+	  "Memory (including swap) per slot; beyond it the run is killed with OUT_OF_MEMORY" },
+	{ "cpu_percent", CONF_INT, OFF(cpu_percent), 1, 25600, "100", NULL,
+	  "CPU quota per slot in percent of one core" },
+	{ "pids_limit", CONF_INT, OFF(pids_limit), 8, 65536, "64", NULL,
+	  "Maximum processes/threads per slot" },
+	{ "deadline_ms", CONF_INT, OFF(deadline_ms), 10, 300000, "10000", NULL,
+	  "Wall-clock limit of one execution (start included); beyond it EXECUTION_TIMEOUT" },
+	{ "queue_timeout_ms", CONF_INT, OFF(queue_timeout_ms), 0, 600000, "5000", NULL,
+	  "How long a request may wait for a free slot before it gets 503 BUSY" },
+	{ "max_request_bytes", CONF_SIZE, OFF(max_request_bytes), 1 * KiB, 1 * GiB, "2M", NULL,
+	  "Largest request body accepted (nginx client_max_body_size too)" },
+	{ "max_response_bytes", CONF_SIZE, OFF(max_response_bytes), 1 * KiB, 1 * GiB, "2M", NULL,
+	  "Largest worker response body; beyond it RESPONSE_TOO_LARGE" },
+	{ "max_code_bytes", CONF_SIZE, OFF(max_code_bytes), 1 * KiB, 256 * MiB, "1M", NULL,
+	  "Largest code upload (all modules together)" },
+	{ "max_connections", CONF_INT, OFF(max_connections), 1, 1000000, "0", NULL,
+	  "Concurrent /api connections nginx lets through before 503 (0 = 16 per slot)" },
+	{ "cgroups", CONF_BOOL, OFF(cgroups), 0, 1, "on", NULL,
+	  "Put every workerd in a limited cgroup; off only for hosts without cgroups (unsafe)" },
+};
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+static const struct conf_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < conf_nkeys; i++)
+		if (!strcmp(conf_keys[i].name, name))
+			return &conf_keys[i];
+	return NULL;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int conf_parse_size(const char *s, int64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int64_t mult = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = KiB; end++; break;
+	case 'm': case 'M': mult = MiB; end++; break;
+	case 'g': case 'G': mult = GiB; end++; break;
+	default: return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v > (unsigned long long)(INT64_MAX / mult))
+		return -1;
+	*out = (int64_t)v * mult;
+	return 0;
+}
+
+static int enum_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && !strncmp(p, v, n))
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+int conf_set(struct conf *c, const char *key, const char *value, struct buf *err)
+{
+	const struct conf_key *k = find_key(key);
+	char *field;
+	int64_t v;
+
+	if (!k) {
+		buf_addf(err, "unknown key '%s'", key);
+		return -1;
+	}
+	field = (char *)c + k->offset;
+	switch (k->type) {
+	case CONF_STRING:
+	case CONF_PATH:
+	case CONF_ENUM:
+		if (strlen(value) >= CONF_STR_MAX) {
+			buf_addf(err, "%s: value longer than %d bytes", key, CONF_STR_MAX - 1);
+			return -1;
+		}
+		if (k->type == CONF_PATH && value[0] && value[0] != '/') {
+			buf_addf(err, "%s: '%s' is not an absolute path", key, value);
+			return -1;
+		}
+		if (k->type == CONF_ENUM && !enum_ok(k->choices, value)) {
+			buf_addf(err, "%s: '%s' is not one of %s", key, value, k->choices);
+			return -1;
+		}
+		snprintf(field, CONF_STR_MAX, "%s", value);
+		return 0;
+	case CONF_BOOL:
+		if (!strcmp(value, "on") || !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+			v = 1;
+		else if (!strcmp(value, "off") || !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+			v = 0;
+		else {
+			buf_addf(err, "%s: '%s' is not on/off", key, value);
+			return -1;
+		}
+		break;
+	case CONF_INT:
+	case CONF_SIZE:
+		if ((k->type == CONF_INT ? parse_int(value, &v) : conf_parse_size(value, &v)) < 0) {
+			buf_addf(err, "%s: '%s' is not a %s", key, value,
+				 k->type == CONF_INT ? "whole number" : "size (e.g. 512K, 128M)");
+			return -1;
+		}
+		/* 0 is allowed where the default is "0" (meaning "derive it"). */
+		if ((v < k->min || v > k->max) && !(v == 0 && !strcmp(k->def, "0"))) {
+			buf_addf(err, "%s: %" PRId64 " is outside %" PRId64 "..%" PRId64,
+				 key, v, k->min, k->max);
+			return -1;
+		}
+		break;
+	default:
+		return -1;
+	}
+	memcpy(field, &v, sizeof(v));
+	return 0;
+}
+
+void conf_defaults(struct conf *c)
+{
+	struct buf err = BUF_INIT;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < conf_nkeys; i++)
+		if (conf_set(c, conf_keys[i].name, conf_keys[i].def, &err) < 0)
+			abort(); /* a bad default is a programming error; the unit test catches it */
+	buf_release(&err);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int conf_parse(struct conf *c, const char *text, size_t len, const char *origin,
+	       struct buf *err)
+{
+	unsigned char seen[sizeof(conf_keys) / sizeof(conf_keys[0])] = { 0 };
+	size_t pos = 0;
+	int lineno = 0;
+
+	while (pos < len) {
+		char line[1024], *eq, *key, *val;
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		lineno++;
+		if (n >= sizeof(line)) {
+			buf_addf(err, "%s:%d: line too long", origin, lineno);
+			return -1;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		if (memchr(line, '\0', n)) {
+			buf_addf(err, "%s:%d: NUL byte", origin, lineno);
+			return -1;
+		}
+		key = trim(line);
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			buf_addf(err, "%s:%d: expected 'key = value'", origin, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		val = trim(eq + 1);
+		key = trim(key);
+		for (size_t i = 0; i < conf_nkeys; i++) {
+			if (strcmp(conf_keys[i].name, key))
+				continue;
+			if (seen[i]) {
+				buf_addf(err, "%s:%d: '%s' set twice", origin, lineno, key);
+				return -1;
+			}
+			seen[i] = 1;
+		}
+		if (conf_set(c, key, val, err) < 0) {
+			struct buf tmp = BUF_INIT;
+			buf_addf(&tmp, "%s:%d: %s", origin, lineno, buf_cstr(err));
+			buf_release(err);
+			*err = tmp;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void conf_finish(struct conf *c)
+{
+	if (!c->fcgi_socket[0])
+		snprintf(c->fcgi_socket, CONF_STR_MAX, "%.200s/fcgi.sock", c->run_dir);
+	if (!c->control_socket[0])
+		snprintf(c->control_socket, CONF_STR_MAX, "%.200s/control.sock", c->run_dir);
+	if (!c->handlers)
+		c->handlers = c->slots;
+	if (c->handlers > c->slots)
+		c->handlers = c->slots;
+	if (!c->max_connections)
+		c->max_connections = 16 * c->slots;
+}
+
+int conf_load(struct conf *c, const char *path)
+{
+	struct buf text = BUF_INIT, err = BUF_INIT;
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+	int r = 0;
+
+	conf_defaults(c);
+	if (path) {
+		f = fopen(path, "re");
+		if (!f)
+			return log_errno("cannot open config %s", path);
+		text.limit = 1024 * 1024;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			if (buf_add(&text, chunk, n) < 0) {
+				fclose(f);
+				buf_release(&text);
+				return log_err("config %s is larger than 1 MiB", path);
+			}
+		}
+		if (ferror(f))
+			r = log_errno("cannot read config %s", path);
+		fclose(f);
+		if (!r && conf_parse(c, text.data ? text.data : "", text.len, path, &err) < 0)
+			r = log_err("%s", buf_cstr(&err));
+	}
+	buf_release(&text);
+	buf_release(&err);
+	if (!r)
+		conf_finish(c);
+	return r;
+}
+
+static void value_text(const struct conf *c, const struct conf_key *k, struct buf *out)
+{
+	const char *field = (const char *)c + k->offset;
+	int64_t v;
+
+	switch (k->type) {
+	case CONF_STRING: case CONF_PATH: case CONF_ENUM:
+		buf_addstr(out, field);
+		break;
+	case CONF_BOOL:
+		memcpy(&v, field, sizeof(v));
+		buf_addstr(out, v ? "on" : "off");
+		break;
+	default:
+		memcpy(&v, field, sizeof(v));
+		buf_addf(out, "%" PRId64, v);
+	}
+}
+
+int conf_dump(const struct conf *c, struct buf *out)
+{
+	for (size_t i = 0; i < conf_nkeys; i++) {
+		buf_addf(out, "%s=", conf_keys[i].name);
+		value_text(c, &conf_keys[i], out);
+		if (buf_addch(out, '\n') < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int conf_sample(struct buf *out)
+{
+	buf_addstr(out,
+		   "# executor.conf: configuration of the Oyster serverless executor.\n"
+		   "# Generated from the key table in common/conf.c (oyster-fcgi --print-sample-config);\n"
+		   "# every key is shown with its default, commented out. See executor.conf(5).\n"
+		   "# Sizes take K, M, G suffixes (powers of 1024). Unknown keys are errors.\n");
+	for (size_t i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		buf_addf(out, "\n# %s", k->doc);
+		if (k->type == CONF_INT || k->type == CONF_SIZE)
+			buf_addf(out, " [%" PRId64 "..%" PRId64 "]", k->min, k->max);
+		if (k->type == CONF_ENUM)
+			buf_addf(out, " [%s]", k->choices);
+		if (k->type == CONF_BOOL)
+			buf_addstr(out, " [on|off]");
+		buf_addf(out, "\n#%s = %s\n", k->name, k->def);
+	}
+	return out->data ? 0 : -1;
+}

@@ -1,0 +1,137 @@
+#include "fa_handler.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "fa_api.h"
+#include "log.h"
+#include "sandbox.h"
+#include "banned.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void serve(const struct fa_handler_args *a, struct db *db, struct sb_slot *slot, int fd)
+{
+	struct fa_ctx c;
+	struct fa_limits lim = {
+		.max_params_bytes = 64 * 1024,
+		.max_params = 256,
+		.max_body = (size_t)a->conf->max_request_bytes,
+		.io_timeout_ms = 30000,
+	};
+
+	fa_ctx_init(&c, fd);
+	c.conf = a->conf;
+	c.db = db;
+	c.slot = slot;
+	c.stats = a->stats;
+	c.t0_ms = mono_ms();
+	if (fa_request_read(&c.req, &lim) < 0) {
+		fa_ctx_release(&c);
+		return; /* logged by the reader; nothing sensible to answer */
+	}
+	fa_dispatch(&c);
+	if (fa_ctx_send(&c) < 0)
+		log_msg(LOG_WARN, "could not send the response (peer gone?)");
+	fa_stats_request(a->stats, c.route, c.status);
+	fa_ctx_log(&c);
+	fa_ctx_release(&c);
+}
+
+int fa_handler_main(const struct fa_handler_args *a)
+{
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	struct sb_slot slot;
+	struct sb_config sbc;
+	struct db db;
+	char comp[32];
+	int have_slot = 0;
+
+	snprintf(comp, sizeof(comp), a->exec ? "fcgi-handler-%u" : "fcgi-control", a->slot);
+	log_set_component(comp);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL); /* Ctrl-C reaches the whole group; the master decides */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 1;
+
+	if (db_open(&db, a->conf->db_path) < 0)
+		return 1;
+	if (a->exec) {
+		sbc = (struct sb_config){
+			.workerd_path = a->conf->workerd_path,
+			.run_dir = a->conf->run_dir,
+			.instance = a->conf->instance,
+			.compat_date = a->conf->compatibility_date,
+			.use_cgroups = (int)a->conf->cgroups,
+			.limits = { (uint64_t)a->conf->memory_limit, (unsigned)a->conf->cpu_percent,
+				    (unsigned)a->conf->pids_limit },
+			.max_response = (size_t)a->conf->max_response_bytes,
+		};
+		if (sb_slot_open(&slot, &sbc, a->slot) < 0) {
+			db_close(&db);
+			return 1;
+		}
+		have_slot = 1;
+	}
+	log_msg(LOG_DEBUG, "handler ready");
+	while (!stop_requested) {
+		struct pollfd p = { a->listen_fd, POLLIN, 0 };
+		int fd;
+
+		if (ppoll(&p, 1, NULL, &waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno("ppoll");
+			break;
+		}
+		fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_errno("accept");
+			continue;
+		}
+		serve(a, &db, have_slot ? &slot : NULL, fd);
+		close(fd);
+	}
+	if (have_slot) {
+		fa_stats_slot_busy(a->stats, a->slot, 0);
+		sb_slot_close(&slot);
+	}
+	db_close(&db);
+	return 0;
+}

@@ -1,0 +1,57 @@
+#ifndef SANDBOX_SB_HTTP_H
+#define SANDBOX_SB_HTTP_H
+/*
+ * The smallest HTTP/1.1 client that talks to a workerd socket: build one
+ * request (always "Connection: close"), and parse the response as bytes
+ * arrive.  workerd is untrusted here (it runs user code that controls the
+ * status, headers and body), so the parser bounds the header block, the
+ * header count and every length, and decodes chunked bodies strictly.
+ */
+#include <stddef.h>
+
+#include "buf.h"
+
+#define SB_HTTP_MAX_HEAD (64 * 1024)
+#define SB_HTTP_MAX_HEADERS 100
+
+struct sb_header {
+	char *name;
+	char *value;
+};
+
+struct sb_http_response {
+	int status;
+	struct sb_header *headers;
+	size_t nheaders;
+	struct buf body;
+};
+
+void sb_http_response_init(struct sb_http_response *r);
+void sb_http_response_release(struct sb_http_response *r);
+const char *sb_http_header(const struct sb_http_response *r, const char *name);
+
+/*
+ * Append an HTTP/1.1 request.  Header names and values must not contain
+ * CR/LF (checked: returns -1).  Content-Length is always set from body_len.
+ */
+int sb_http_request(struct buf *out, const char *method, const char *path,
+		    const struct sb_header *headers, size_t nheaders,
+		    const void *body, size_t body_len);
+
+enum sb_http_parse {
+	SB_HTTP_INCOMPLETE = 0,
+	SB_HTTP_DONE = 1,
+	SB_HTTP_INVALID = -1,
+	SB_HTTP_TOO_LARGE = -2,
+};
+
+/*
+ * Parse the bytes received so far (data/len is everything since the start
+ * of the response).  eof says the peer closed.  Fills r when DONE; a body
+ * larger than max_body gives TOO_LARGE.
+ */
+enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
+					  size_t max_body,
+					  struct sb_http_response *r);
+
+#endif
