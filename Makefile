@@ -34,9 +34,9 @@ LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC)
 LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BINS        = $(BUILD)/bin/oyster-fcgi
+BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/gendoc
 
-.PHONY: all deps build run test unit check-sanitize check-valgrind integration clean
+.PHONY: all deps build run test unit check-sanitize check-valgrind integration clean docs
 all: build
 build: $(BINS) $(UNIT_BIN)
 
@@ -51,6 +51,16 @@ $(BUILD)/lib/liboyster.a: $(LIB_OBJ)
 $(BUILD)/bin/oyster-fcgi: $(BUILD)/obj/fcgi-app/fa_main.o $(BUILD)/lib/liboyster.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/bin/gendoc: $(BUILD)/obj/tools/gendoc.o $(BUILD)/lib/liboyster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+# Generated documentation is committed; `make docs` refreshes it and a test
+# fails when the committed copy is stale.
+docs: $(BINS)
+	$(BUILD)/bin/oyster-fcgi --print-sample-config > conf/executor.conf
+	$(BUILD)/bin/gendoc conf-man > man/executor.conf.5
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/lib/liboyster.a
 	@mkdir -p $(dir $@)

@@ -21,49 +21,57 @@ static void usage_headers(struct fa_ctx *c, const struct sb_result *r)
 	fa_header(c, "X-Oyster-Usage-Memory-Peak-Bytes", "%llu", (unsigned long long)r->peak_bytes);
 }
 
-/* Parse and check the request body; on failure the error reply is set. */
-static int parse_body(struct fa_ctx *c, json_t **root, const char **code_id, json_t **input)
+int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *out,
+			const char **err_code, struct buf *err)
 {
 	json_error_t jerr;
 	const char *key;
 	json_t *v;
 
-	*root = json_loadb(buf_cstr(&c->req.body), c->req.body.len,
-			   JSON_REJECT_DUPLICATES, &jerr);
-	if (!*root) {
-		fa_reply_error(c, 400, "BAD_REQUEST", "invalid JSON at line %d column %d: %s",
-			       jerr.line, jerr.column, jerr.text);
+	memset(out, 0, sizeof(*out));
+	*err_code = "BAD_REQUEST";
+	out->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!out->root) {
+		buf_addf(err, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
 		return -1;
 	}
-	if (!json_is_object(*root)) {
-		fa_reply_error(c, 400, "BAD_REQUEST", "the body must be a JSON object");
+	if (!json_is_object(out->root)) {
+		buf_addstr(err, "the body must be a JSON object");
 		return -1;
 	}
-	json_object_foreach(*root, key, v) {
+	json_object_foreach(out->root, key, v) {
 		if (strcmp(key, "code_id") && strcmp(key, "tx_hash") && strcmp(key, "input")) {
-			fa_reply_error(c, 400, "BAD_REQUEST", "unknown field '%s'", key);
+			buf_addf(err, "unknown field '%s'", key);
 			return -1;
 		}
 	}
-	if (json_object_get(*root, "tx_hash")) {
-		fa_reply_error(c, 400, "CHAIN_NOT_CONFIGURED",
-			       "tx_hash needs a chain RPC endpoint, which this node does not have; upload the code to /api/code and use code_id");
+	if (json_object_get(out->root, "tx_hash")) {
+		*err_code = "CHAIN_NOT_CONFIGURED";
+		buf_addstr(err, "tx_hash needs a chain RPC endpoint, which this node does not have; "
+				"upload the code to /api/code and use code_id");
 		return -1;
 	}
-	v = json_object_get(*root, "code_id");
+	v = json_object_get(out->root, "code_id");
 	if (!json_is_string(v)) {
-		fa_reply_error(c, 400, "BAD_REQUEST", "code_id (a string) is required");
+		buf_addstr(err, "code_id (a string) is required");
 		return -1;
 	}
-	*code_id = json_string_value(v);
-	*input = json_object_get(*root, "input");
+	out->code_id = json_string_value(v);
+	out->input = json_object_get(out->root, "input");
 	return 0;
+}
+
+void fa_serverless_req_release(struct fa_serverless_req *r)
+{
+	json_decref(r->root);
+	r->root = NULL;
 }
 
 void fa_api_serverless(struct fa_ctx *c)
 {
-	json_t *root = NULL, *input;
-	const char *code_id;
+	struct fa_serverless_req sr = { NULL, NULL, NULL };
+	const char *err_code;
+	struct buf err = BUF_INIT;
 	char *input_text = NULL;
 	struct code code;
 	struct sb_result res;
@@ -85,9 +93,13 @@ void fa_api_serverless(struct fa_ctx *c)
 		fa_header(c, "Retry-After", "1");
 		goto out;
 	}
-	if (parse_body(c, &root, &code_id, &input) < 0 || fa_load_code(c, code_id, &code) < 0)
+	if (fa_serverless_parse(buf_cstr(&c->req.body), c->req.body.len, &sr, &err_code, &err) < 0) {
+		fa_reply_error(c, 400, err_code, "%s", buf_cstr(&err));
 		goto out;
-	input_text = json_dumps(input ? input : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	if (fa_load_code(c, sr.code_id, &code) < 0)
+		goto out;
+	input_text = json_dumps(sr.input ? sr.input : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!input_text) {
 		fa_reply_error(c, 500, "INTERNAL_ERROR", "out of memory");
 		goto out;
@@ -117,7 +129,8 @@ void fa_api_serverless(struct fa_ctx *c)
 	usage_headers(c, &res);
 out:
 	free(input_text);
-	json_decref(root);
+	fa_serverless_req_release(&sr);
+	buf_release(&err);
 	code_release(&code);
 	sb_result_release(&res);
 }

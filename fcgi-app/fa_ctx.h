@@ -33,7 +33,7 @@ struct fa_ctx {
 
 	int status;
 	struct buf headers;      /* extra CGI header lines, each ending in \r\n */
-	const char *ctype;
+	char ctype[256];         /* copied: the source may be freed before sending */
 	struct buf body;
 
 	enum fa_route route;

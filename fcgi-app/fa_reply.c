@@ -53,11 +53,14 @@ const char *fa_status_text(int status)
 void fa_reply(struct fa_ctx *c, int status, const char *ctype, const void *body, size_t len)
 {
 	c->status = status;
-	c->ctype = ctype;
+	/* CR/LF in a worker's content type must not inject header lines. */
+	if (!ctype || strpbrk(ctype, "\r\n") || strlen(ctype) >= sizeof(c->ctype))
+		ctype = "application/octet-stream";
+	snprintf(c->ctype, sizeof(c->ctype), "%s", ctype);
 	buf_reset(&c->body);
 	if (buf_add(&c->body, body, len) < 0) {
 		c->status = 500;
-		c->ctype = "application/json";
+		snprintf(c->ctype, sizeof(c->ctype), "application/json");
 		buf_reset(&c->body);
 	}
 }
@@ -110,7 +113,7 @@ int fa_ctx_send(struct fa_ctx *c)
 	if (!c->status)
 		fa_reply_error(c, 500, "INTERNAL_ERROR", "no response was produced");
 	buf_addf(&head, "Status: %d %s\r\n", c->status, fa_status_text(c->status));
-	if (c->ctype)
+	if (c->ctype[0])
 		buf_addf(&head, "Content-Type: %s\r\n", c->ctype);
 	buf_addf(&head, "Content-Length: %zu\r\n", c->body.len);
 	if (c->headers.len)

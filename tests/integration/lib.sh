@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Shared helpers for integration tests: each test sources this, calls
+# it_start [key=value ...] to get a fresh node (nginx + oyster-fcgi + real
+# workerd) in its own temp dir on a free loopback port, and asserts on what
+# comes back.  Teardown runs on every exit path and checks that no workerd
+# process or cgroup of the node is left behind.
+set -euo pipefail
+IT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../scripts/stack-lib.sh
+. "$IT_ROOT/scripts/stack-lib.sh"
+
+IT_NAME=$(basename "$0" .sh)
+IT_DIR=$(mktemp -d "/tmp/oyster-it.XXXXXX")
+IT_FAILS=0
+IT_CHECKS=0
+
+it_log() { echo "[$IT_NAME] $*"; }
+
+fail() {
+  IT_FAILS=$((IT_FAILS + 1))
+  echo "[$IT_NAME] FAIL: $*" >&2
+}
+
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  IT_CHECKS=$((IT_CHECKS + 1))
+  if "$@"; then echo "[$IT_NAME] ok: $what"; else fail "$what"; fi
+}
+
+eq() { # eq WHAT GOT WANT
+  IT_CHECKS=$((IT_CHECKS + 1))
+  if [ "$2" == "$3" ]; then echo "[$IT_NAME] ok: $1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+it_instance() { sed -n 's/^instance = //p' "$IT_DIR/node/executor.conf"; }
+
+# Processes and cgroups left by this node (0 expected after stop).
+it_leftovers() {
+  local inst n=0 d
+  inst=$(it_instance)
+  for d in /sys/fs/cgroup/*/oyster/"$inst" /sys/fs/cgroup/oyster/"$inst"; do
+    [ -d "$d" ] && n=$((n + 1))
+  done
+  n=$((n + $(stack_workerd_pids "$IT_DIR/node" | wc -l)))
+  n=$((n + $(pgrep -f -c "oyster-fcgi -c $IT_DIR/node/" || true)))
+  echo "$n"
+}
+
+_it_teardown() {
+  local rc=$?
+  set +e
+  if [ -f "$IT_DIR/node/fcgi.pid" ] || [ -f "$IT_DIR/node/nginx.pid" ]; then
+    stack_stop "$IT_DIR/node"
+  fi
+  if [ -f "$IT_DIR/node/executor.conf" ]; then
+    local left
+    left=$(it_leftovers)
+    IT_CHECKS=$((IT_CHECKS + 1))
+    if [ "$left" != 0 ]; then fail "leftover processes/cgroups after stop: $left"; fi
+  fi
+  if [ "$IT_FAILS" != 0 ] || [ "$rc" != 0 ]; then
+    echo "[$IT_NAME] --- fcgi.log (last 40 lines) ---" >&2
+    tail -n 40 "$IT_DIR/node/fcgi.log" >&2 2>/dev/null
+    echo "[$IT_NAME] --- nginx error.log ---" >&2
+    tail -n 20 "$IT_DIR/node/nginx/error.log" >&2 2>/dev/null
+    echo "[$IT_NAME] FAILED ($IT_FAILS of $IT_CHECKS checks, exit $rc); files kept in $IT_DIR" >&2
+    exit 1
+  fi
+  rm -rf "$IT_DIR"
+  echo "[$IT_NAME] PASSED ($IT_CHECKS checks)"
+  exit 0
+}
+trap _it_teardown EXIT
+
+it_start() {
+  stack_init "$IT_DIR/node" "$@"
+  stack_start "$IT_DIR/node"
+  URL=$(stack_url "$IT_DIR/node")
+}
+
+it_stop() { stack_stop "$IT_DIR/node"; }
+
+# upload FILE [content-type] -> prints code id
+upload() {
+  local ct=${2:-application/javascript}
+  curl -sS -H "Content-Type: $ct" --data-binary @"$1" "$URL/api/code" | jq -r .code_id
+}
+
+# run CODE_ID INPUT_JSON -> sets STATUS, BODY, HEADERS (file)
+run() {
+  local out="$IT_DIR/resp.$$" hdr="$IT_DIR/hdr.$$"
+  STATUS=$(curl -sS -o "$out" -D "$hdr" -w '%{http_code}' --max-time "${RUN_MAX_TIME:-60}" \
+    "$URL/api/serverless" -d "{\"code_id\":\"$1\",\"input\":$2}") || STATUS=000
+  BODY=$(cat "$out")
+  HEADERS=$(cat "$hdr")
+}
+
+header() { # header NAME (from the last run)
+  printf '%s\n' "$HEADERS" | tr -d '\r' | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1)==n {print $2}'
+}
+
+js() { # js NAME 'source' -> writes $IT_DIR/NAME.js, prints path
+  printf '%s\n' "$2" >"$IT_DIR/$1.js"
+  echo "$IT_DIR/$1.js"
+}
+
+now_ms() { date +%s%3N; }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# 40 concurrent requests against 4 slots: every one completes correctly or
+# gets 503 BUSY, none hangs, and nothing is left behind afterwards.
+. "$(dirname "$0")/lib.sh"
+it_start slots=4 queue_timeout_ms=5000
+
+fid=$(upload "$IT_ROOT/examples/factors.js")
+pids=()
+t0=$(now_ms)
+for i in $(seq 1 40); do
+  n=$((1000 + i))
+  ( code=$(curl -sS -o "$IT_DIR/c.$i" -w '%{http_code}' --max-time 30 "$URL/api/serverless" \
+      -d "{\"code_id\":\"$fid\",\"input\":{\"num\":$n}}") || code=000
+    echo "$code" >"$IT_DIR/s.$i" ) &
+  pids+=($!)
+done
+wait "${pids[@]}"
+t=$(( $(now_ms) - t0 ))
+ok=0 busy=0 bad=0
+for i in $(seq 1 40); do
+  n=$((1000 + i)); s=$(cat "$IT_DIR/s.$i")
+  if [ "$s" = 200 ] && [ "$(jq -r .num "$IT_DIR/c.$i")" = "$n" ]; then
+    ok=$((ok + 1))
+  elif [ "$s" = 503 ] && [ "$(jq -r .error.code "$IT_DIR/c.$i")" = BUSY ]; then
+    busy=$((busy + 1))
+  else
+    bad=$((bad + 1)); it_log "request $i: status $s body $(head -c 200 "$IT_DIR/c.$i")"
+  fi
+done
+it_log "40 concurrent: $ok ok, $busy busy, $bad wrong, ${t} ms"
+eq "no wrong or hung answers" "$bad" 0
+check "most requests executed ($ok)" test "$ok" -ge 20
+check "all done within 30 s" test "$t" -lt 30000
+hz=$(curl -s "$URL/healthz")
+eq "all slots free again" "$(jq .slots.busy <<<"$hz")" 0
+check "no workerd running between requests" test -z "$(stack_workerd_pids "$IT_DIR/node")"
