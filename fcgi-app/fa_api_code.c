@@ -56,11 +56,6 @@ void fa_api_code_post(struct fa_ctx *c)
 	int r;
 
 	code_init(&code);
-	if (c->req.body.len > (size_t)c->conf->max_code_bytes) {
-		fa_reply_error(c, 413, "CODE_TOO_LARGE", "code is %zu bytes; the limit is %lld",
-			       c->req.body.len, (long long)c->conf->max_code_bytes);
-		goto out;
-	}
 	if (media_is(c->content_type, "application/javascript") ||
 	    media_is(c->content_type, "text/javascript"))
 		r = code_from_js(&code, buf_cstr(&c->req.body), c->req.body.len, &lim, &err);
@@ -71,7 +66,11 @@ void fa_api_code_post(struct fa_ctx *c)
 			       "send a JS module as application/javascript or a bundle as application/json");
 		goto out;
 	}
-	if (r == -2) {
+	if (r == CODE_INTERNAL) {
+		fa_reply_error(c, 500, "INTERNAL_ERROR", "could not process the code");
+		goto out;
+	}
+	if (r == CODE_TOO_LARGE) {
 		fa_reply_error(c, 413, "CODE_TOO_LARGE", "%s", buf_cstr(&err));
 		goto out;
 	}

@@ -24,7 +24,7 @@ check "healthz version" test -n "$(jq -r .version <<<"$hz")"
 
 m=$(curl -s "$URL/metrics")
 check "requests counter by route and status" grep -q 'oyster_http_requests_total{route="serverless",status="200"} 2' <<<"$m"
-check "code uploads counted" grep -q 'oyster_http_requests_total{route="code_post",status="201"} 3' <<<"$m"
+check "code uploads counted" grep -q 'oyster_http_requests_total{route="code_post",status="201"} 2' <<<"$m"
 check "latency histogram" grep -q 'oyster_execution_duration_seconds_bucket{le="+Inf"} 2' <<<"$m"
 check "outcomes" grep -q 'oyster_executions_total{outcome="ok"} 2' <<<"$m"
 check "slot occupancy" grep -q '^oyster_slots_busy 0' <<<"$m"
