@@ -77,8 +77,12 @@ run: deps
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
+# ASan+UBSan: the unit tests, then the integration tests against an
+# instrumented oyster-fcgi (any sanitizer report in its log fails a test).
+ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g"
 check-sanitize:
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g" unit
+	@$(ASAN_MAKE) build unit
+	@OYSTER_FCGI=$(CURDIR)/build-asan/bin/oyster-fcgi scripts/run-integration.sh
 
 check-valgrind: $(UNIT_BIN)
 	@VALGRIND=1 scripts/run-unit.sh $(UNIT_BIN)

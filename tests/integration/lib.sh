@@ -58,6 +58,11 @@ _it_teardown() {
     IT_CHECKS=$((IT_CHECKS + 1))
     if [ "$left" != 0 ]; then fail "leftover processes/cgroups after stop: $left"; fi
   fi
+  # Under a sanitizer build (OYSTER_FCGI=build-asan/...) any report fails the test.
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$IT_DIR/node/fcgi.log" 2>/dev/null; then
+    fail "sanitizer report in fcgi.log"
+    grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$IT_DIR/node/fcgi.log" | head -60 >&2
+  fi
   if [ "$IT_FAILS" != 0 ] || [ "$rc" != 0 ]; then
     echo "[$IT_NAME] --- fcgi.log (last 40 lines) ---" >&2
     tail -n 40 "$IT_DIR/node/fcgi.log" >&2 2>/dev/null
