@@ -10,7 +10,7 @@ CC ?= cc
 BUILD ?= build
 SANITIZER ?=
 CFLAGS ?= -O2 -g
-PKGS = libcgroup jansson sqlite3
+PKGS = libcgroup jansson sqlite3 libsecp256k1 libcurl
 
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla \
        -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith \

@@ -11,6 +11,7 @@ DEB_PKGS=(
   nginx-light
   libcgroup-dev cgroup-tools
   libjansson-dev libsqlite3-dev sqlite3
+  libsecp256k1-dev libcurl4-openssl-dev
   check libsubunit-dev
   valgrind
   curl jq
