@@ -63,8 +63,9 @@ int sb_http_request(struct buf *out, const char *method, const char *path,
 		buf_addstr(out, "Host: worker\r\n"); /* HTTP/1.1 requires one */
 	for (size_t i = 0; i < nheaders; i++) {
 		const char *n = headers[i].name;
-		if (has_crlf(n) || has_crlf(headers[i].value) || strchr(n, ':') ||
-		    !strcasecmp(n, "content-length") || !strcasecmp(n, "transfer-encoding") ||
+		if (has_crlf(n) || has_crlf(headers[i].value) || strchr(n, ':') || !*n)
+			return -1;
+		if (!strcasecmp(n, "content-length") || !strcasecmp(n, "transfer-encoding") ||
 		    !strcasecmp(n, "connection"))
 			continue; /* framing headers are ours to set */
 		buf_addf(out, "%s: %s\r\n", n, headers[i].value);
@@ -97,6 +98,21 @@ static int parse_len(const char *s, size_t n, int base, size_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+static int is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static size_t count_header(const struct sb_http_response *r, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nheaders; i++)
+		n += !strcasecmp(r->headers[i].name, name);
+	return n;
 }
 
 static char *dup_range(const char *p, size_t n)
@@ -134,10 +150,14 @@ static int parse_head(const char *data, size_t head_len, struct sb_http_response
 		if (eol == p)
 			break;
 		colon = memchr(p, ':', (size_t)(eol - p));
-		if (!colon || colon == p || memchr(p, '\0', (size_t)(eol - p)))
+		if (!colon || colon == p)
 			return -1;
+		/* RFC 9110 token for the name; no CTL but HTAB in the value. */
 		for (const char *q = p; q < colon; q++)
-			if (*q == ' ' || *q == '\t')
+			if (!is_tchar((unsigned char)*q))
+				return -1;
+		for (const char *q = colon + 1; q < eol; q++)
+			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
 				return -1;
 		if (r->nheaders >= SB_HTTP_MAX_HEADERS)
 			return -1;
@@ -225,13 +245,23 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 		return SB_HTTP_INVALID;
 	te = sb_http_header(r, "transfer-encoding");
 	cl = sb_http_header(r, "content-length");
+	/* Two framings, or one given twice, is how responses get smuggled. */
+	if (count_header(r, "transfer-encoding") > 1 || count_header(r, "content-length") > 1)
+		return SB_HTTP_INVALID;
 	if (te) {
 		if (strcasecmp(te, "chunked") || cl)
 			return SB_HTTP_INVALID;
-		/* Only decode once the terminating chunk can be there. */
+		/*
+		 * Decode once the terminating chunk can be there; before that,
+		 * only when the raw bytes already pass max_body, to judge the
+		 * limit on decoded bytes (small chunks carry a lot of framing).
+		 */
 		if (!eof && (avail < 5 || memcmp(data + len - 4, "\r\n\r\n", 4))) {
-			return avail > max_body + max_body / 8 + 4096 ? SB_HTTP_TOO_LARGE
-								       : SB_HTTP_INCOMPLETE;
+			if (avail <= max_body)
+				return SB_HTTP_INCOMPLETE;
+			st = dechunk(data + head_len, avail, max_body, &r->body);
+			buf_reset(&r->body);
+			return st == SB_HTTP_DONE ? SB_HTTP_INCOMPLETE : st;
 		}
 		st = dechunk(data + head_len, avail, max_body, &r->body);
 		if (st == SB_HTTP_INCOMPLETE && eof)

@@ -31,8 +31,9 @@ void sb_http_response_release(struct sb_http_response *r);
 const char *sb_http_header(const struct sb_http_response *r, const char *name);
 
 /*
- * Append an HTTP/1.1 request.  Header names and values must not contain
- * CR/LF (checked: returns -1).  Content-Length is always set from body_len.
+ * Append an HTTP/1.1 request.  A header name or value with CR/LF (or a
+ * name with ':') makes it fail with -1; framing headers (Content-Length,
+ * Transfer-Encoding, Connection) given by the caller are dropped.  Content-Length is always set from body_len.
  */
 int sb_http_request(struct buf *out, const char *method, const char *path,
 		    const struct sb_header *headers, size_t nheaders,
