@@ -16,7 +16,7 @@ WARN = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wvla \
        -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith \
        -Wundef -Wwrite-strings -Wnull-dereference -Wimplicit-fallthrough
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -I. -Icommon -Icommon/eth -Isandbox -Ifcgi-app \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -I. -Icommon -Icommon/eth -Isandbox -Ifcgi-app -Ichain-watcher \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -30,15 +30,16 @@ ALL_CFLAGS += $(HARDEN)
 COMMON_SRC  = $(wildcard common/*.c common/eth/*.c)
 SANDBOX_SRC = $(wildcard sandbox/*.c)
 FCGI_SRC    = $(filter-out fcgi-app/fa_main.c,$(wildcard fcgi-app/*.c))
-LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC)
+CW_SRC      = $(filter-out chain-watcher/cw_main.c,$(wildcard chain-watcher/*.c))
+LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC) $(CW_SRC)
 LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/gendoc
+BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/oysterctl $(BUILD)/bin/gendoc
 
 .PHONY: all deps build run test unit check-sanitize check-valgrind integration clean docs
 all: build
-build: $(BINS) $(UNIT_BIN)
+build: $(BINS) $(UNIT_BIN) $(BUILD)/contracts/.stamp
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +50,14 @@ $(BUILD)/lib/liboyster.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/oyster-fcgi: $(BUILD)/obj/fcgi-app/fa_main.o $(BUILD)/lib/liboyster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/bin/oyster-chain-watcher: $(BUILD)/obj/chain-watcher/cw_main.o $(BUILD)/lib/liboyster.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/bin/oysterctl: $(BUILD)/obj/ctl/oysterctl.o $(BUILD)/lib/liboyster.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
@@ -65,6 +74,8 @@ docs: $(BINS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/lib/liboyster.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs check) $(LIBS) -o $@
+
+include contracts/contracts.mk
 
 deps:
 	@scripts/deps.sh
@@ -95,6 +106,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory check-sanitize
 	@$(MAKE) --no-print-directory check-valgrind
+	@$(MAKE) --no-print-directory test-contracts
 	@$(MAKE) --no-print-directory integration
 
 clean:

@@ -63,6 +63,44 @@ const struct conf_key conf_keys[] = {
 	  "Largest code upload (all modules together)" },
 	{ "max_connections", CONF_INT, OFF(max_connections), 1, 1000000, "0", NULL,
 	  "Concurrent /api connections nginx lets through before 503 (0 = 16 per slot)" },
+	{ "enclave_key_path", CONF_PATH, OFF(enclave_key_path), 0, 0, "/etc/oyster-executor/id.sec", NULL,
+	  "Enclave identity: raw 32-byte secp256k1 secret, mode 0600 (oysterctl keygen makes one)" },
+	{ "gas_key_path", CONF_PATH, OFF(gas_key_path), 0, 0, "/var/lib/oyster-executor/gas.key", NULL,
+	  "Where POST /mutable-config stores the gas key (0600, never in the database or logs)" },
+	{ "rpc_url", CONF_STRING, OFF(rpc_url), 0, 0, "", NULL,
+	  "Ethereum JSON-RPC endpoint (http or https); empty = no chain (tx_hash requests are refused)" },
+	{ "chain_id", CONF_INT, OFF(chain_id), 0, INT64_MAX, "0", NULL,
+	  "Chain id transactions are signed for; 0 = ask the RPC node at start" },
+	{ "code_contract", CONF_ADDRESS, OFF(code_contract), 0, 0, "", NULL,
+	  "Contract whose saveCodeInCallData transactions carry code (tx_hash mode and chain jobs)" },
+	{ "executors_contract", CONF_ADDRESS, OFF(executors_contract), 0, 0, "", NULL,
+	  "Executors contract the chain watcher follows (registration, drain, revive)" },
+	{ "jobs_contract", CONF_ADDRESS, OFF(jobs_contract), 0, 0, "", NULL,
+	  "Jobs contract the chain watcher follows and answers (submitOutput, slashOnExecutionTimeout)" },
+	{ "poll_interval_ms", CONF_INT, OFF(poll_interval_ms), 50, 60000, "1000", NULL,
+	  "How often the chain watcher asks for new blocks" },
+	{ "confirmations", CONF_INT, OFF(confirmations), 0, 1000, "0", NULL,
+	  "Blocks behind the head the watcher stays; reorgs deeper than the stored hashes are detected anyway" },
+	{ "start_block", CONF_INT, OFF(start_block), 0, INT64_MAX, "0", NULL,
+	  "First block to read on a fresh database; 0 = the head at first start" },
+	{ "max_log_range", CONF_INT, OFF(max_log_range), 1, 100000, "1000", NULL,
+	  "Most blocks asked for in one eth_getLogs" },
+	{ "execution_buffer_s", CONF_INT, OFF(execution_buffer_s), 0, 86400, "0", NULL,
+	  "Jobs contract EXECUTION_BUFFER_TIME in seconds; 0 = read it from the contract" },
+	{ "resend_after_ms", CONF_INT, OFF(resend_after_ms), 1000, 3600000, "15000", NULL,
+	  "A transaction not mined after this long is sent again with the same nonce and higher fees" },
+	{ "gas_margin_percent", CONF_INT, OFF(gas_margin_percent), 0, 500, "20", NULL,
+	  "Added to eth_estimateGas for the gas limit" },
+	{ "fee_bump_percent", CONF_INT, OFF(fee_bump_percent), 10, 500, "15", NULL,
+	  "Fee increase for a replacement transaction (nodes require at least 10%)" },
+	{ "job_lease_ms", CONF_INT, OFF(job_lease_ms), 1000, 3600000, "15000", NULL,
+	  "How long past its deadline a claimed job stays with its runner before another may take it" },
+	{ "job_capacity", CONF_INT, OFF(job_capacity), 1, 256, "4", NULL,
+	  "Sandbox slots for chain jobs; the job_capacity announced in the registration message" },
+	{ "rpc_timeout_ms", CONF_INT, OFF(rpc_timeout_ms), 100, 120000, "5000", NULL,
+	  "Timeout of one JSON-RPC attempt (transport errors are retried with backoff)" },
+	{ "subdomain", CONF_STRING, OFF(subdomain), 0, 0, "", NULL,
+	  "Host-subdomain mode: requests to <base32(txhash)>.<subdomain> run that code with the whole request; empty = off" },
 	{ "cgroups", CONF_BOOL, OFF(cgroups), 0, 1, "on", NULL,
 	  "Put every workerd in a limited cgroup; off only for hosts without cgroups (unsafe)" },
 };
@@ -116,6 +154,16 @@ int conf_parse_size(const char *s, int64_t *out)
 	return 0;
 }
 
+int conf_is_address(const char *s)
+{
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || strlen(s) != 42)
+		return 0;
+	for (int i = 2; i < 42; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return 0;
+	return 1;
+}
+
 static int enum_ok(const char *choices, const char *v)
 {
 	size_t n = strlen(v);
@@ -143,6 +191,12 @@ int conf_set(struct conf *c, const char *key, const char *value, struct buf *err
 	}
 	field = (char *)c + k->offset;
 	switch (k->type) {
+	case CONF_ADDRESS:
+		if (value[0] && !conf_is_address(value)) {
+			buf_addf(err, "%s: '%s' is not an address (0x and 40 hex digits)", key, value);
+			return -1;
+		}
+		/* fall through */
 	case CONF_STRING:
 	case CONF_PATH:
 	case CONF_ENUM:
@@ -323,7 +377,7 @@ static void value_text(const struct conf *c, const struct conf_key *k, struct bu
 	int64_t v;
 
 	switch (k->type) {
-	case CONF_STRING: case CONF_PATH: case CONF_ENUM:
+	case CONF_STRING: case CONF_PATH: case CONF_ENUM: case CONF_ADDRESS:
 		buf_addstr(out, field);
 		break;
 	case CONF_BOOL:

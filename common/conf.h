@@ -32,6 +32,13 @@ struct conf {
 	char log_level[CONF_STR_MAX];
 	char http_listen[CONF_STR_MAX];
 	char admin_allow[CONF_STR_MAX];
+	char enclave_key_path[CONF_STR_MAX];
+	char gas_key_path[CONF_STR_MAX];
+	char rpc_url[CONF_STR_MAX];
+	char code_contract[CONF_STR_MAX];
+	char subdomain[CONF_STR_MAX];
+	char executors_contract[CONF_STR_MAX];
+	char jobs_contract[CONF_STR_MAX];
 	int64_t slots;
 	int64_t handlers;
 	int64_t memory_limit;
@@ -44,9 +51,21 @@ struct conf {
 	int64_t max_code_bytes;
 	int64_t max_connections;
 	int64_t cgroups; /* bool */
+	int64_t chain_id;
+	int64_t job_capacity;
+	int64_t rpc_timeout_ms;
+	int64_t poll_interval_ms;
+	int64_t confirmations;
+	int64_t start_block;
+	int64_t max_log_range;
+	int64_t execution_buffer_s;
+	int64_t resend_after_ms;
+	int64_t gas_margin_percent;
+	int64_t fee_bump_percent;
+	int64_t job_lease_ms;
 };
 
-enum conf_type { CONF_STRING, CONF_PATH, CONF_INT, CONF_SIZE, CONF_BOOL, CONF_ENUM };
+enum conf_type { CONF_STRING, CONF_PATH, CONF_INT, CONF_SIZE, CONF_BOOL, CONF_ENUM, CONF_ADDRESS };
 
 struct conf_key {
 	const char *name;
@@ -76,6 +95,8 @@ void conf_finish(struct conf *c);
 int conf_dump(const struct conf *c, struct buf *out);
 /* The documented sample file (conf/executor.conf is this output). */
 int conf_sample(struct buf *out);
+/* "0x" + 40 hex digits. */
+int conf_is_address(const char *s);
 /* Parse a size like "128M"; exposed for tests. */
 int conf_parse_size(const char *s, int64_t *out);
 

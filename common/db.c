@@ -18,6 +18,89 @@ static const char *const migrations[] = {
 	" created INTEGER NOT NULL,"
 	" last_used INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 2: executor identity settings and the tx-hash -> code cache */
+	"CREATE TABLE executor_config ("
+	" key TEXT PRIMARY KEY,"
+	" value BLOB NOT NULL,"
+	" updated INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE tx_code ("
+	" tx_hash BLOB PRIMARY KEY CHECK (length(tx_hash) = 32),"
+	" code_id BLOB NOT NULL REFERENCES code(id),"
+	" created INTEGER NOT NULL"
+	") WITHOUT ROWID;",
+	/* 3: the chain side: jobs queue, transactions, cursor, block hashes */
+	"CREATE TABLE jobs ("
+	" job_id TEXT PRIMARY KEY,"          /* uint256 in decimal */
+	" env INTEGER NOT NULL,"
+	" job_owner BLOB NOT NULL,"
+	" codehash BLOB NOT NULL,"
+	" code_inputs BLOB NOT NULL,"
+	" deadline_ms INTEGER NOT NULL,"
+	" selected BLOB NOT NULL,"           /* 20-byte addresses, concatenated */
+	" ours INTEGER NOT NULL,"            /* our enclave is among them */
+	" block_number INTEGER NOT NULL,"
+	" block_hash BLOB NOT NULL,"
+	" tx_hash BLOB NOT NULL,"
+	" log_index INTEGER NOT NULL,"
+	" block_time INTEGER NOT NULL,"      /* execStartTime on chain, unix s */
+	" seen_at INTEGER NOT NULL,"         /* unix ms, when the watcher stored it */
+	" state TEXT NOT NULL,"
+	" lease_owner TEXT, lease_until INTEGER, claims INTEGER NOT NULL DEFAULT 0,"
+	" started_at INTEGER, finished_at INTEGER,"
+	" output BLOB, error_code INTEGER, total_time INTEGER, worker_status INTEGER,"
+	" sign_timestamp INTEGER, signature BLOB,"
+	" submit_tx INTEGER,"
+	" responses INTEGER NOT NULL DEFAULT 0,"
+	" we_responded INTEGER NOT NULL DEFAULT 0,"
+	" slash_state TEXT,"
+	" note TEXT,"
+	" updated INTEGER NOT NULL"
+	");"
+	"CREATE INDEX jobs_state ON jobs(state);"
+	"CREATE INDEX jobs_block ON jobs(block_number);"
+	"CREATE TABLE txs ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL,"               /* submit | slash | cancel */
+	" job_id TEXT,"
+	" nonce INTEGER NOT NULL,"
+	" hash BLOB NOT NULL,"
+	" raw BLOB NOT NULL,"
+	" max_fee INTEGER NOT NULL, priority_fee INTEGER NOT NULL, gas INTEGER NOT NULL,"
+	" state TEXT NOT NULL,"              /* pending | mined | replaced | dropped */
+	" sent_at INTEGER,"
+	" mined_block INTEGER, status INTEGER, gas_used INTEGER, gas_price INTEGER,"
+	" created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX txs_state ON txs(state);"
+	"CREATE INDEX txs_job ON txs(job_id);"
+	"CREATE TABLE chain_cursor ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" next_block INTEGER NOT NULL"
+	");"
+	"CREATE TABLE block_hashes ("
+	" number INTEGER PRIMARY KEY,"
+	" hash BLOB NOT NULL"
+	");"
+	/* Events kept so a reorg can undo them exactly (delete rows past the ancestor). */
+	"CREATE TABLE job_responses ("
+	" job_id TEXT NOT NULL,"
+	" executor BLOB NOT NULL,"
+	" output_count INTEGER NOT NULL,"
+	" error_code INTEGER NOT NULL,"
+	" block_number INTEGER NOT NULL,"
+	" log_index INTEGER NOT NULL,"
+	" PRIMARY KEY (block_number, log_index)"
+	");"
+	"CREATE INDEX job_responses_job ON job_responses(job_id);"
+	"CREATE TABLE executor_events ("
+	" block_number INTEGER NOT NULL,"
+	" log_index INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"                /* registered | deregistered | drained | revived */
+	" owner BLOB,"
+	" job_capacity INTEGER,"
+	" PRIMARY KEY (block_number, log_index)"
+	");",
 };
 #define DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -74,6 +157,29 @@ fail:
 	return -1;
 }
 
+/*
+ * Switching a new file to WAL needs an exclusive lock and does not wait on
+ * busy_timeout: when several processes open a fresh database at once (the
+ * handlers and the watcher starting together), retry it, bounded.
+ */
+static int set_wal(struct db *db)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+	for (int i = 0; i < DB_BUSY_TIMEOUT_MS / 5; i++) {
+		char *msg = NULL;
+		int rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+
+		sqlite3_free(msg);
+		if (rc == SQLITE_OK)
+			return 0;
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			return log_err("sqlite: PRAGMA journal_mode=WAL: %s", sqlite3_errmsg(db->h));
+		nanosleep(&pause, NULL);
+	}
+	return log_err("sqlite: PRAGMA journal_mode=WAL: database stayed locked");
+}
+
 int db_open(struct db *db, const char *path)
 {
 	db->h = NULL;
@@ -86,7 +192,7 @@ int db_open(struct db *db, const char *path)
 		return -1;
 	}
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
-	if (exec(db, "PRAGMA journal_mode=WAL") < 0 ||
+	if (set_wal(db) < 0 ||
 	    exec(db, "PRAGMA synchronous=FULL") < 0 ||
 	    exec(db, "PRAGMA foreign_keys=ON") < 0 || migrate(db) < 0) {
 		log_err("cannot initialise database %s", path);
@@ -145,6 +251,129 @@ int db_code_get(struct db *db, const unsigned char id[32], struct buf *out)
 		r = 0;
 	} else {
 		log_err("sqlite select code: %s", sqlite3_errmsg(db->h));
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_config_set_once(struct db *db, const char *key, const void *value, size_t len)
+{
+	sqlite3_stmt *st;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db->h,
+			       "INSERT INTO executor_config(key, value, updated) VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT(key) DO NOTHING",
+			       -1, &st, NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 2, value, len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) == SQLITE_DONE)
+		r = sqlite3_changes(db->h) > 0 ? 1 : 0;
+	else
+		log_err("sqlite insert config %s: %s", key, sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_config_set(struct db *db, const char *key, const void *value, size_t len)
+{
+	sqlite3_stmt *st;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db->h,
+			       "INSERT INTO executor_config(key, value, updated) VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+			       -1, &st, NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 2, value, len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) == SQLITE_DONE)
+		r = 0;
+	else
+		log_err("sqlite set config %s: %s", key, sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_config_get(struct db *db, const char *key, struct buf *out)
+{
+	sqlite3_stmt *st;
+	int rc, r = -1;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT value FROM executor_config WHERE key = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		r = (n >= 0 && buf_add(out, p ? p : "", (size_t)n) == 0) ? 1 : -1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		log_err("sqlite get config %s: %s", key, sqlite3_errmsg(db->h));
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_tx_code_put(struct db *db, const unsigned char tx_hash[32], const unsigned char code_id[32],
+		   const void *body, size_t len)
+{
+	sqlite3_stmt *st;
+	int r = -1;
+
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return log_err("sqlite begin: %s", sqlite3_errmsg(db->h));
+	if (db_code_put(db, code_id, body, len) < 0)
+		goto out;
+	if (sqlite3_prepare_v2(db->h,
+			       "INSERT INTO tx_code(tx_hash, code_id, created) VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT(tx_hash) DO NOTHING",
+			       -1, &st, NULL) != SQLITE_OK) {
+		log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, tx_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, code_id, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) == SQLITE_DONE)
+		r = 0;
+	else
+		log_err("sqlite insert tx_code: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+out:
+	if (sqlite3_exec(db->h, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && r == 0)
+		r = log_err("sqlite commit: %s", sqlite3_errmsg(db->h));
+	return r;
+}
+
+int db_tx_code_get(struct db *db, const unsigned char tx_hash[32], unsigned char code_id[32],
+		   struct buf *body)
+{
+	sqlite3_stmt *st;
+	int rc, r = -1;
+
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT c.id, c.body FROM tx_code t JOIN code c ON c.id = t.code_id"
+			       " WHERE t.tx_hash = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	sqlite3_bind_blob(st, 1, tx_hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		const void *p = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		memcpy(code_id, sqlite3_column_blob(st, 0), 32);
+		r = (n >= 0 && buf_add(body, p ? p : "", (size_t)n) == 0) ? 1 : -1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		log_err("sqlite get tx_code: %s", sqlite3_errmsg(db->h));
 	}
 	sqlite3_finalize(st);
 	return r;

@@ -9,10 +9,15 @@
  * The schema is versioned with PRAGMA user_version and migrated forward in
  * one transaction at open; a newer file than this binary knows is refused.
  *
- * Tables so far:
+ * Tables:
  *   code(id BLOB PRIMARY KEY, body BLOB, size, created, last_used)
  *     content-addressed code cache: id = keccak256(canonical encoding),
  *     body = the canonical encoding (common/code.h).
+ *   executor_config(key, value, updated)
+ *     identity settings: "owner" (20 bytes, set once: immutable).
+ *   tx_code(tx_hash, code_id, created)
+ *     code fetched from a transaction's calldata; transactions never change,
+ *     so an entry is never refetched.
  */
 #include <sqlite3.h>
 #include <stddef.h>
@@ -30,5 +35,18 @@ void db_close(struct db *db);
 int db_code_put(struct db *db, const unsigned char id[32], const void *body, size_t len);
 /* Returns 1 and fills out when found, 0 when absent, -1 on error. */
 int db_code_get(struct db *db, const unsigned char id[32], struct buf *out);
+
+/* Set key only if it has never been set: 1 stored, 0 already set, -1 error. */
+int db_config_set_once(struct db *db, const char *key, const void *value, size_t len);
+int db_config_set(struct db *db, const char *key, const void *value, size_t len);
+/* 1 found (value appended to out), 0 absent, -1 error. */
+int db_config_get(struct db *db, const char *key, struct buf *out);
+
+/* Store the code and the tx -> code link in one transaction. */
+int db_tx_code_put(struct db *db, const unsigned char tx_hash[32], const unsigned char code_id[32],
+		   const void *body, size_t len);
+/* 1 found (code id and canonical encoding), 0 absent, -1 error. */
+int db_tx_code_get(struct db *db, const unsigned char tx_hash[32], unsigned char code_id[32],
+		   struct buf *body);
 
 #endif

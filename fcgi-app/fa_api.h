@@ -11,17 +11,41 @@ void fa_api_code_get(struct fa_ctx *c, const char *id_text);
 void fa_api_serverless(struct fa_ctx *c);
 void fa_api_healthz(struct fa_ctx *c);
 void fa_api_metrics(struct fa_ctx *c);
+void fa_api_subdomain(struct fa_ctx *c, const unsigned char tx_hash[32]);
+void fa_api_jobs_list(struct fa_ctx *c);
+void fa_api_jobs_get(struct fa_ctx *c, const char *id);
+
+/* Admin API (PROTOCOL.md section 2). */
+void fa_api_root(struct fa_ctx *c);
+void fa_api_immutable_config(struct fa_ctx *c);
+void fa_api_mutable_config(struct fa_ctx *c);
+void fa_api_executor_details(struct fa_ctx *c);
+void fa_api_signed_registration(struct fa_ctx *c);
+
+/* If host is <base32(txhash)>.<subdomain>, 1 and the hash; else 0. */
+int fa_subdomain_match(const char *host, const char *subdomain, unsigned char tx_hash[32]);
+/* Add X-Oyster-Timestamp/X-Oyster-Signature for the reply built so far. */
+void fa_sign_reply(struct fa_ctx *c);
+/* Load code from a transaction (tx_hash mode); on failure the error reply is set. */
+int fa_load_tx_code(struct fa_ctx *c, const char *tx_hash_text, const unsigned char *tx_hash,
+		    struct code *code);
 
 /* A parsed POST /api/serverless body; code_id and input point into root. */
 struct fa_serverless_req {
 	json_t *root;
-	const char *code_id;
+	const char *code_id;     /* exactly one of code_id and tx_hash is set */
+	const char *tx_hash;
 	json_t *input; /* NULL when absent */
 };
 /* 0, or -1 with the error code (BAD_REQUEST, ...) and a message for the client. */
 int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *out,
 			const char **err_code, struct buf *err);
 void fa_serverless_req_release(struct fa_serverless_req *r);
+
+/* Run code on req in this handler's slot and build the reply (mirror: copy the worker's headers). */
+void fa_execute(struct fa_ctx *c, const struct code *code, const struct sb_request *req, int mirror);
+/* 503 BUSY when the request waited past queue_timeout_ms (or no slot); 0 to go on. */
+int fa_check_queue(struct fa_ctx *c);
 
 /* "0x" + 64 hex (0x optional) -> 32 bytes. */
 int fa_parse_code_id(const char *s, unsigned char id[32]);

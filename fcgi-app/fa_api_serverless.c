@@ -7,19 +7,14 @@
  * failures map to distinct JSON errors (fa_outcome_error) so a client can
  * tell a timeout from an OOM from code that does not load.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fa_api.h"
 #include "fa_errors.h"
 #include "log.h"
 #include "banned.h"
-
-static void usage_headers(struct fa_ctx *c, const struct sb_result *r)
-{
-	fa_header(c, "X-Oyster-Usage-Wall-Ms", "%llu", (unsigned long long)r->wall_ms);
-	fa_header(c, "X-Oyster-Usage-Cpu-Ms", "%llu", (unsigned long long)r->cpu_ms);
-	fa_header(c, "X-Oyster-Usage-Memory-Peak-Bytes", "%llu", (unsigned long long)r->peak_bytes);
-}
 
 int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *out,
 			const char **err_code, struct buf *err)
@@ -45,18 +40,21 @@ int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *
 			return -1;
 		}
 	}
-	if (json_object_get(out->root, "tx_hash")) {
-		*err_code = "CHAIN_NOT_CONFIGURED";
-		buf_addstr(err, "tx_hash needs a chain RPC endpoint, which this node does not have; "
-				"upload the code to /api/code and use code_id");
-		return -1;
+	v = json_object_get(out->root, "tx_hash");
+	if (v) {
+		if (!json_is_string(v) || json_object_get(out->root, "code_id")) {
+			buf_addstr(err, "give either code_id or tx_hash (a string), not both");
+			return -1;
+		}
+		out->tx_hash = json_string_value(v);
+	} else {
+		v = json_object_get(out->root, "code_id");
+		if (!json_is_string(v)) {
+			buf_addstr(err, "code_id or tx_hash (a string) is required");
+			return -1;
+		}
+		out->code_id = json_string_value(v);
 	}
-	v = json_object_get(out->root, "code_id");
-	if (!json_is_string(v)) {
-		buf_addstr(err, "code_id (a string) is required");
-		return -1;
-	}
-	out->code_id = json_string_value(v);
 	out->input = json_object_get(out->root, "input");
 	return 0;
 }
@@ -67,48 +65,14 @@ void fa_serverless_req_release(struct fa_serverless_req *r)
 	r->root = NULL;
 }
 
-void fa_api_serverless(struct fa_ctx *c)
+void fa_execute(struct fa_ctx *c, const struct code *code, const struct sb_request *req, int mirror)
 {
-	struct fa_serverless_req sr = { NULL, NULL, NULL };
-	const char *err_code;
-	struct buf err = BUF_INIT;
-	char *input_text = NULL;
-	struct code code;
 	struct sb_result res;
-	struct sb_header hdr[] = { { (char *)"Content-Type", (char *)"application/json" } };
-	struct sb_request req = { "POST", "/", hdr, 1, NULL, 0 };
 	const struct fa_error *e;
 
-	code_init(&code);
 	sb_result_init(&res);
-	if (!c->slot) {
-		fa_reply_error(c, 500, "MISROUTED",
-			       "this handler owns no sandbox slot: nginx must send /api/serverless to the execution socket");
-		goto out;
-	}
-	if (c->queue_ms > c->conf->queue_timeout_ms) {
-		fa_stats_add(&c->stats->queue_rejects, 1);
-		fa_reply_error(c, 503, "BUSY", "no sandbox slot became free within %lld ms",
-			       (long long)c->conf->queue_timeout_ms);
-		fa_header(c, "Retry-After", "1");
-		goto out;
-	}
-	if (fa_serverless_parse(buf_cstr(&c->req.body), c->req.body.len, &sr, &err_code, &err) < 0) {
-		fa_reply_error(c, 400, err_code, "%s", buf_cstr(&err));
-		goto out;
-	}
-	if (fa_load_code(c, sr.code_id, &code) < 0)
-		goto out;
-	input_text = json_dumps(sr.input ? sr.input : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!input_text) {
-		fa_reply_error(c, 500, "INTERNAL_ERROR", "out of memory");
-		goto out;
-	}
-	req.body = input_text;
-	req.body_len = strlen(input_text);
-
 	fa_stats_slot_busy(c->stats, c->slot->index, 1);
-	sb_run(c->slot, &code, &req, (unsigned)c->conf->deadline_ms, &res);
+	sb_run(c->slot, code, req, (unsigned)c->conf->deadline_ms, &res);
 	fa_stats_slot_busy(c->stats, c->slot->index, 0);
 	fa_stats_exec(c->stats, res.outcome, res.wall_ms);
 	c->executed = 1;
@@ -121,16 +85,75 @@ void fa_api_serverless(struct fa_ctx *c)
 		const char *ct = sb_http_header(&res.http, "content-type");
 		fa_reply(c, res.http.status, ct ? ct : "text/plain;charset=UTF-8",
 			 buf_cstr(&res.http.body), res.http.body.len);
+		for (size_t i = 0; mirror && i < res.http.nheaders; i++) {
+			const char *n = res.http.headers[i].name;
+			/* Framing and hop-by-hop headers are nginx's to set. */
+			if (!strcasecmp(n, "content-type") || !strcasecmp(n, "content-length") ||
+			    !strcasecmp(n, "transfer-encoding") || !strcasecmp(n, "connection") ||
+			    !strcasecmp(n, "keep-alive") || !strcasecmp(n, "status") ||
+			    !strcasecmp(n, "upgrade") || !strncasecmp(n, "x-oyster-", 9))
+				continue;
+			fa_header(c, n, "%s", res.http.headers[i].value);
+		}
 	} else {
 		e = fa_outcome_error(res.outcome);
 		fa_reply_error(c, e->status, e->code, "%s",
 			       res.error.len ? buf_cstr(&res.error) : e->message);
 	}
-	usage_headers(c, &res);
+	fa_header(c, "X-Oyster-Usage-Wall-Ms", "%llu", (unsigned long long)res.wall_ms);
+	fa_header(c, "X-Oyster-Usage-Cpu-Ms", "%llu", (unsigned long long)res.cpu_ms);
+	fa_header(c, "X-Oyster-Usage-Memory-Peak-Bytes", "%llu", (unsigned long long)res.peak_bytes);
+	sb_result_release(&res);
+}
+
+int fa_check_queue(struct fa_ctx *c)
+{
+	if (!c->slot) {
+		fa_reply_error(c, 500, "MISROUTED",
+			       "this handler owns no sandbox slot: nginx must send executions to the execution socket");
+		return -1;
+	}
+	if (c->queue_ms > c->conf->queue_timeout_ms) {
+		fa_stats_add(&c->stats->queue_rejects, 1);
+		fa_reply_error(c, 503, "BUSY", "no sandbox slot became free within %lld ms",
+			       (long long)c->conf->queue_timeout_ms);
+		fa_header(c, "Retry-After", "1");
+		return -1;
+	}
+	return 0;
+}
+
+void fa_api_serverless(struct fa_ctx *c)
+{
+	struct fa_serverless_req sr = { NULL, NULL, NULL, NULL };
+	const char *err_code;
+	struct buf err = BUF_INIT;
+	char *input_text = NULL;
+	struct code code;
+	struct sb_header hdr[] = { { (char *)"Content-Type", (char *)"application/json" } };
+	struct sb_request req = { "POST", "/", hdr, 1, NULL, 0 };
+
+	code_init(&code);
+	if (fa_check_queue(c) < 0)
+		goto out;
+	if (fa_serverless_parse(buf_cstr(&c->req.body), c->req.body.len, &sr, &err_code, &err) < 0) {
+		fa_reply_error(c, 400, err_code, "%s", buf_cstr(&err));
+		goto out;
+	}
+	if (sr.tx_hash ? fa_load_tx_code(c, sr.tx_hash, NULL, &code) < 0
+		       : fa_load_code(c, sr.code_id, &code) < 0)
+		goto out;
+	input_text = json_dumps(sr.input ? sr.input : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!input_text) {
+		fa_reply_error(c, 500, "INTERNAL_ERROR", "out of memory");
+		goto out;
+	}
+	req.body = input_text;
+	req.body_len = strlen(input_text);
+	fa_execute(c, &code, &req, 0);
 out:
 	free(input_text);
 	fa_serverless_req_release(&sr);
 	buf_release(&err);
 	code_release(&code);
-	sb_result_release(&res);
 }

@@ -12,6 +12,8 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "eth_key.h"
+#include "eth_rpc.h"
 #include "fa_fcgi.h"
 #include "fa_stats.h"
 #include "sandbox.h"
@@ -22,12 +24,16 @@ struct fa_ctx {
 	struct db *db;
 	struct sb_slot *slot;    /* NULL in control handlers */
 	struct fa_stats *stats;
+	const struct eth_key *enclave;
+	struct eth_rpc *rpc;     /* NULL when no rpc_url is configured */
 
 	const char *method;
 	char path[1024];         /* decoded path without the query string */
 	const char *query;
 	const char *content_type;
 	const char *request_id;
+	const char *host;        /* Host header as the client sent it */
+	const char *request_uri; /* path and query as the client sent them */
 	uint64_t t0_ms;
 	int64_t queue_ms;        /* time spent waiting for a handler, -1 unknown */
 
@@ -56,6 +62,8 @@ void fa_reply_error(struct fa_ctx *c, int status, const char *code, const char *
 	__attribute__((format(printf, 4, 5)));
 void fa_header(struct fa_ctx *c, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Plain-text reply (the admin API keeps the original executor's bodies). */
+void fa_reply_text(struct fa_ctx *c, int status, const char *text);
 /* Write the response to the FastCGI peer. */
 int fa_ctx_send(struct fa_ctx *c);
 /* The access-log line. */

@@ -32,6 +32,25 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The RPC handle is made on first use, in this process (never across fork). */
+static struct eth_rpc *handler_rpc(const struct conf *conf)
+{
+	static struct eth_rpc rpc;
+	static int state; /* 0 untried, 1 ok, -1 failed */
+	struct eth_rpc_opts o;
+
+	if (!conf->rpc_url[0])
+		return NULL;
+	if (state == 0) {
+		eth_rpc_opts_init(&o);
+		o.url = conf->rpc_url;
+		o.timeout_ms = conf->rpc_timeout_ms;
+		o.connect_timeout_ms = conf->rpc_timeout_ms < 5000 ? conf->rpc_timeout_ms : 5000;
+		state = eth_rpc_init(&rpc, &o) == 0 ? 1 : -1;
+	}
+	return state == 1 ? &rpc : NULL;
+}
+
 static void serve(const struct fa_handler_args *a, struct db *db, struct sb_slot *slot, int fd)
 {
 	struct fa_ctx c;
@@ -47,6 +66,8 @@ static void serve(const struct fa_handler_args *a, struct db *db, struct sb_slot
 	c.db = db;
 	c.slot = slot;
 	c.stats = a->stats;
+	c.enclave = a->enclave;
+	c.rpc = handler_rpc(a->conf);
 	c.t0_ms = mono_ms();
 	if (fa_request_read(&c.req, &lim) < 0) {
 		fa_ctx_release(&c);

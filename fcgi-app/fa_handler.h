@@ -13,6 +13,7 @@
  * one connection and those that lose the accept() race go back to waiting.
  */
 #include "conf.h"
+#include "eth_key.h"
 #include "fa_stats.h"
 
 struct fa_handler_args {
@@ -21,6 +22,7 @@ struct fa_handler_args {
 	int exec;       /* 1 = execution handler owning slot `slot` */
 	unsigned slot;
 	struct fa_stats *stats;
+	const struct eth_key *enclave; /* signs responses and registration */
 };
 
 /* Runs until told to stop; returns the process exit status. */

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "eth_hex.h"
+#include "eth_key.h"
 #include "fa_handler.h"
 #include "fa_stats.h"
 #include "log.h"
@@ -40,6 +42,7 @@ struct child {
 
 struct master {
 	const char *config_path;
+	struct eth_key enclave;
 	struct conf *conf;     /* the config handlers are started with */
 	struct fa_stats *stats;
 	int exec_fd, ctl_fd;
@@ -116,6 +119,7 @@ static void spawn(struct master *m, struct child *k)
 		.exec = k->exec,
 		.slot = k->slot,
 		.stats = m->stats,
+		.enclave = &m->enclave,
 	};
 	sigset_t none;
 	pid_t pid = fork();
@@ -286,6 +290,18 @@ int fa_master_run(const char *config_path, struct conf *conf)
 	log_set_component("fcgi-master");
 	if (access(conf->workerd_path, X_OK) < 0)
 		return log_errno("workerd_path %s is not executable", conf->workerd_path);
+	{
+		struct buf err = BUF_INIT;
+		char addr[ETH_HEX_STR_SIZE(20)];
+
+		if (eth_key_load_file(conf->enclave_key_path, &m.enclave, &err) < 0) {
+			log_err("enclave key: %s", buf_cstr(&err));
+			buf_release(&err);
+			return -1;
+		}
+		buf_release(&err);
+		log_msg(LOG_INFO, "enclave address %s", eth_hex_str(addr, sizeof(addr), m.enclave.addr, 20));
+	}
 	if (sb_global_init((int)conf->cgroups, &cgv) < 0)
 		return log_err("cgroups are not usable on this host; refusing to run user code without limits "
 			       "(set 'cgroups = off' to run anyway, unsafe)");
@@ -388,6 +404,7 @@ out:
 	if (m.sfd >= 0)
 		close(m.sfd);
 	free(m.kids);
+	eth_key_wipe(&m.enclave);
 	log_msg(LOG_INFO, "stopped");
 	return rc ? -1 : 0;
 }

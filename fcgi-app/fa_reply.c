@@ -54,9 +54,9 @@ void fa_reply(struct fa_ctx *c, int status, const char *ctype, const void *body,
 {
 	c->status = status;
 	/* CR/LF in a worker's content type must not inject header lines. */
-	if (!ctype || strpbrk(ctype, "\r\n") || strlen(ctype) >= sizeof(c->ctype))
+	if (ctype && (strpbrk(ctype, "\r\n") || strlen(ctype) >= sizeof(c->ctype)))
 		ctype = "application/octet-stream";
-	snprintf(c->ctype, sizeof(c->ctype), "%s", ctype);
+	snprintf(c->ctype, sizeof(c->ctype), "%s", ctype ? ctype : ""); /* NULL: no header */
 	buf_reset(&c->body);
 	if (buf_add(&c->body, body, len) < 0) {
 		c->status = 500;
@@ -92,6 +92,11 @@ void fa_reply_error(struct fa_ctx *c, int status, const char *code, const char *
 	fa_reply_json(c, status, json_pack("{s:{s:s,s:s%}}", "error", "code", code, "message",
 					  buf_cstr(&msg), msg.len));
 	buf_release(&msg);
+}
+
+void fa_reply_text(struct fa_ctx *c, int status, const char *text)
+{
+	fa_reply(c, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
 void fa_header(struct fa_ctx *c, const char *name, const char *fmt, ...)

@@ -35,9 +35,41 @@ static void method_not_allowed(struct fa_ctx *c, const char *allow)
 		       c->path, allow);
 }
 
+/* The admin API answers in plain text, like the original executor. */
+static int admin_route(struct fa_ctx *c)
+{
+	static const struct {
+		const char *path, *method;
+		void (*fn)(struct fa_ctx *);
+	} routes[] = {
+		{ "/", "GET", fa_api_root },
+		{ "/immutable-config", "POST", fa_api_immutable_config },
+		{ "/mutable-config", "POST", fa_api_mutable_config },
+		{ "/executor-details", "GET", fa_api_executor_details },
+		{ "/signed-registration-message", "GET", fa_api_signed_registration },
+	};
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(c->path, routes[i].path))
+			continue;
+		c->route = FA_ROUTE_ADMIN;
+		if (strcmp(c->method, routes[i].method)) {
+			fa_header(c, "Allow", "%s", routes[i].method);
+			fa_reply_text(c, 405, "Method Not Allowed\n");
+		} else if (c->req.body_too_large) {
+			fa_reply_text(c, 413, "Payload Too Large\n");
+		} else {
+			routes[i].fn(c);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 void fa_dispatch(struct fa_ctx *c)
 {
 	const char *uri, *m;
+	unsigned char tx_hash[32];
 
 	c->method = m = fa_param_get(&c->req, "REQUEST_METHOD");
 	uri = fa_param_get(&c->req, "DOCUMENT_URI");
@@ -47,12 +79,26 @@ void fa_dispatch(struct fa_ctx *c)
 	c->content_type = fa_param_get(&c->req, "CONTENT_TYPE");
 	c->request_id = fa_param_get(&c->req, "REQUEST_ID");
 	c->queue_ms = queue_ms(fa_param_get(&c->req, "REQUEST_START"));
+	c->host = fa_param_get(&c->req, "HTTP_HOST");
+	c->request_uri = fa_param_get(&c->req, "REQUEST_URI");
 	if (!m || !uri || strlen(uri) >= sizeof(c->path)) {
 		fa_reply_error(c, 400, "BAD_REQUEST", "missing or oversized request line");
 		return;
 	}
 	memcpy(c->path, uri, strlen(uri) + 1);
 
+	if (fa_subdomain_match(c->host, c->conf->subdomain, tx_hash)) {
+		c->route = FA_ROUTE_SUBDOMAIN;
+		if (c->req.body_too_large)
+			fa_reply_error(c, 413, "REQUEST_TOO_LARGE", "request body over %lld bytes",
+				       (long long)c->conf->max_request_bytes);
+		else
+			fa_api_subdomain(c, tx_hash);
+		fa_sign_reply(c);
+		return;
+	}
+	if (admin_route(c))
+		return;
 	if (!strcmp(c->path, "/api/serverless")) {
 		c->route = FA_ROUTE_SERVERLESS;
 		if (strcmp(m, "POST"))
@@ -63,6 +109,10 @@ void fa_dispatch(struct fa_ctx *c)
 			return method_not_allowed(c, "POST");
 	} else if (!strncmp(c->path, "/api/code/", 10)) {
 		c->route = FA_ROUTE_CODE_GET;
+		if (strcmp(m, "GET") && strcmp(m, "HEAD"))
+			return method_not_allowed(c, "GET");
+	} else if (!strcmp(c->path, "/api/jobs") || !strncmp(c->path, "/api/jobs/", 10)) {
+		c->route = FA_ROUTE_JOBS;
 		if (strcmp(m, "GET") && strcmp(m, "HEAD"))
 			return method_not_allowed(c, "GET");
 	} else if (!strcmp(c->path, "/healthz")) {
@@ -76,12 +126,23 @@ void fa_dispatch(struct fa_ctx *c)
 	if (c->req.body_too_large) {
 		fa_reply_error(c, 413, "REQUEST_TOO_LARGE", "request body over %lld bytes",
 			       (long long)c->conf->max_request_bytes);
+		if (c->route == FA_ROUTE_SERVERLESS)
+			fa_sign_reply(c);
 		return;
 	}
 	switch (c->route) {
-	case FA_ROUTE_SERVERLESS: fa_api_serverless(c); break;
+	case FA_ROUTE_SERVERLESS:
+		fa_api_serverless(c);
+		fa_sign_reply(c);
+		break;
 	case FA_ROUTE_CODE_POST: fa_api_code_post(c); break;
 	case FA_ROUTE_CODE_GET: fa_api_code_get(c, c->path + 10); break;
+	case FA_ROUTE_JOBS:
+		if (c->path[9] == '/')
+			fa_api_jobs_get(c, c->path + 10);
+		else
+			fa_api_jobs_list(c);
+		break;
 	case FA_ROUTE_HEALTHZ:
 		if (strcmp(m, "GET") && strcmp(m, "HEAD"))
 			return method_not_allowed(c, "GET");

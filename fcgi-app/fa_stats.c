@@ -17,7 +17,7 @@ static const uint64_t lat_bounds_ms[FA_LAT_BUCKETS] = {
 };
 
 static const char *const route_names[FA_ROUTE_COUNT] = {
-	"code_post", "code_get", "serverless", "healthz", "metrics", "other",
+	"code_post", "code_get", "serverless", "healthz", "metrics", "admin", "jobs", "subdomain", "other",
 };
 
 const char *fa_route_name(enum fa_route r)

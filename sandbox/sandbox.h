@@ -25,8 +25,9 @@
 
 struct sb_config {
 	const char *workerd_path;
-	const char *run_dir;      /* slot dirs are <run_dir>/slots/<index> */
-	const char *instance;     /* cgroups are oyster/<instance>/slot<index> */
+	const char *kind;         /* "slot" (HTTP) or "job" (chain runners); NULL = "slot" */
+	const char *run_dir;      /* slot dirs are <run_dir>/<kind>s/<index> */
+	const char *instance;     /* cgroups are oyster/<instance>/<kind><index> */
 	const char *compat_date;
 	int use_cgroups;
 	struct sb_cg_limits limits;

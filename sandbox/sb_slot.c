@@ -97,11 +97,12 @@ int sb_slot_open(struct sb_slot *s, const struct sb_config *cfg, unsigned index)
 {
 	char name[300];
 	struct sockaddr_un sa;
+	const char *kind = cfg->kind ? cfg->kind : "slot";
 
 	memset(s, 0, sizeof(*s));
 	s->index = index;
 	s->cfg = *cfg;
-	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/slots/%u", cfg->run_dir, index) >= sizeof(s->dir))
+	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/%ss/%u", cfg->run_dir, kind, index) >= sizeof(s->dir))
 		return log_err("run_dir too long: %s", cfg->run_dir);
 	snprintf(s->sock, sizeof(s->sock), "%s/w.sock", s->dir);
 	if (strlen(s->sock) >= sizeof(sa.sun_path))
@@ -111,7 +112,7 @@ int sb_slot_open(struct sb_slot *s, const struct sb_config *cfg, unsigned index)
 		return -1;
 	clean_dir(s->dir);
 	if (cfg->use_cgroups) {
-		snprintf(name, sizeof(name), "oyster/%s/slot%u", cfg->instance, index);
+		snprintf(name, sizeof(name), "oyster/%s/%s%u", cfg->instance, kind, index);
 		if (sb_cg_create(&s->cg, name, &cfg->limits) < 0)
 			return log_err("slot %u: cannot create cgroup %s", index, name);
 	}
@@ -355,7 +356,8 @@ int sb_run(struct sb_slot *s, const struct code *c, const struct sb_request *req
 	   unsigned deadline_ms, struct sb_result *res)
 {
 	struct buf reqbuf = BUF_INIT, resp = BUF_INIT, err = BUF_INIT;
-	size_t wpos = 0, resp_max = s->cfg.max_response + SB_HTTP_MAX_HEAD + 65536;
+	size_t wpos = 0, resp_max = s->cfg.max_response * 6 + SB_HTTP_MAX_HEAD + 4096;
+	/* 6x: a body sent as 1-byte chunks is "1\r\nX\r\n" per byte on the wire. */
 	uint64_t t0 = now_ms(), deadline = t0 + deadline_ms;
 	int lfd = -1, cfd = -1, errp[2] = { -1, -1 }, pidfd = -1;
 	int exited = 0, status = 0, resp_eof = 0, err_eof = 0, timed_out = 0;

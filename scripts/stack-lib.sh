@@ -10,6 +10,7 @@
 
 OYSTER_ROOT=${OYSTER_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 OYSTER_FCGI=${OYSTER_FCGI:-$OYSTER_ROOT/build/bin/oyster-fcgi}
+OYSTERCTL=${OYSTERCTL:-$OYSTER_ROOT/build/bin/oysterctl}
 OYSTER_WORKERD=${OYSTER_WORKERD:-$OYSTER_ROOT/node_modules/@cloudflare/workerd-linux-64/bin/workerd}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -44,6 +45,8 @@ stack_init() {
     [db_path]=$dir/executor.db
     [workerd_path]=$OYSTER_WORKERD
     [socket_group]=
+    [enclave_key_path]=$dir/id.sec
+    [gas_key_path]=$dir/gas.key
     [http_listen]=127.0.0.1:$port
   )
   local k
@@ -53,6 +56,7 @@ stack_init() {
     for k in "${!kv[@]}"; do echo "$k = ${kv[$k]}"; done
   } >"$dir/executor.conf"
   echo "$port" >"$dir/port"
+  [ -f "$dir/id.sec" ] || "$OYSTERCTL" keygen --out "$dir/id.sec" >/dev/null || return 1
   _stack_render_nginx "$dir"
 }
 
@@ -67,7 +71,15 @@ _stack_render_nginx() {
   get() { sed -n "s/^$1=//p" <<<"$eff"; }
   for a in $(get admin_allow); do allow+="        allow $a;\n"; done
   local read_timeout=$(( ($(get deadline_ms) + $(get queue_timeout_ms)) / 1000 + 10 ))
-  sed -e "s|@HTTP_LISTEN@|$(get http_listen)|g" \
+  local sub sub_re keep
+  sub=$(get subdomain)
+  sub_re=$(sed 's/[.]/\\\\./g' <<<"$sub")
+  # Without a subdomain the whole subdomain server block is left out.
+  if [ -n "$sub" ]; then keep='s/^@SUBDOMAIN_BLOCK_\(START\|END\)@$//'; else keep='/^@SUBDOMAIN_BLOCK_START@$/,/^@SUBDOMAIN_BLOCK_END@$/d'; fi
+  sed -e "$keep" \
+      -e "s|@SUBDOMAIN@|$sub|g" \
+      -e "s|@SUBDOMAIN_RE@|$sub_re|g" \
+      -e "s|@HTTP_LISTEN@|$(get http_listen)|g" \
       -e "s|@MAX_REQUEST_BYTES@|$(get max_request_bytes)|g" \
       -e "s|@MAX_CONNECTIONS@|$(get max_connections)|g" \
       -e "s|@EXEC_READ_TIMEOUT@|${read_timeout}s|g" \
@@ -107,10 +119,23 @@ _stack_wait() {
   return 1
 }
 
+OYSTER_CW=${OYSTER_CW:-$OYSTER_ROOT/build/bin/oyster-chain-watcher}
+
+# The chain watcher runs when the node is configured for a Jobs contract.
+_stack_has_chain() { [ -n "$(_stack_conf_get "$1" jobs_contract)" ]; }
+
+cw_start() {
+  "$OYSTER_CW" -c "$1/executor.conf" >>"$1/chain-watcher.log" 2>&1 &
+  echo $! >"$1/cw.pid"
+}
+
+cw_stop() { _stack_kill_wait "$1/cw.pid" TERM; }
+
 stack_start() {
   local dir=$1
   "$OYSTER_FCGI" -c "$dir/executor.conf" >>"$dir/fcgi.log" 2>&1 &
   echo $! >"$dir/fcgi.pid"
+  if _stack_has_chain "$dir"; then cw_start "$dir"; fi
   _stack_wait "oyster-fcgi sockets" 200 test -S "$(_stack_conf_get "$dir" control_socket)" || {
     cat "$dir/fcgi.log" >&2; return 1; }
   "$NGINX_BIN" -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -e "$dir/nginx/error.log" \
@@ -137,5 +162,100 @@ _stack_kill_wait() { # PIDFILE SIGNAL
 stack_stop() {
   local dir=$1
   _stack_kill_wait "$dir/nginx.pid" QUIT
+  _stack_kill_wait "$dir/cw.pid" TERM
   _stack_kill_wait "$dir/fcgi.pid" TERM
+}
+
+# stack_chain_args CHAINDIR: the executor.conf settings for that chain.
+stack_chain_args() {
+  local c=$1
+  echo "rpc_url=$(chain_get "$c" rpc_url) code_contract=$(chain_get "$c" code_contract)" \
+       "executors_contract=$(chain_get "$c" executors_contract) jobs_contract=$(chain_get "$c" jobs_contract)" \
+       "start_block=$(chain_get "$c" deploy_block)"
+}
+
+# stack_register DIR CHAINDIR OWNER_KEY GAS_KEY: the operator flow of the
+# README done for a dev node: owner, gas key, registration on chain.
+stack_register() {
+  local dir=$1 c=$2 okey=$3 gkey=$4 url owner msg pub rpc
+  url=$(stack_url "$dir"); rpc=$(chain_get "$c" rpc_url)
+  owner=$("$CAST" wallet address "$okey")
+  curl -sf -X POST "$url/immutable-config" -d "{\"owner_address_hex\":\"$owner\"}" >/dev/null || return 1
+  curl -sf -X POST "$url/mutable-config" -d "{\"gas_key_hex\":\"$gkey\"}" >/dev/null || return 1
+  pub=$(curl -sf "$url/executor-details" | jq -r .enclave_public_key)
+  msg=$(curl -sf "$url/signed-registration-message") || return 1
+  "$CAST" send --rpc-url "$rpc" --private-key "$okey" "$(chain_get "$c" executors_contract)" \
+    "registerExecutor(bytes,uint256,uint256,bytes,uint256,uint8)" "$pub" \
+    "$(jq .job_capacity <<<"$msg")" "$(jq .sign_timestamp <<<"$msg")" "$(jq -r .signature <<<"$msg")" 0 1 \
+    >/dev/null || return 1
+}
+
+# ---- the local chain (anvil + our contracts) ------------------------------
+ANVIL=${ANVIL:-$OYSTER_ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+CAST=${CAST:-$OYSTER_ROOT/node_modules/@foundry-rs/cast-linux-amd64/bin/cast}
+# anvil's well-known dev accounts (mnemonic "test test ... junk"): 0 deploys,
+# 1 is the node owner, 2 pays gas for the executor, 3 creates jobs.
+DEV_KEY0=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+DEV_KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+DEV_ADDR1=0x70997970c51812dc3a010c7d01b50e0d17dc79c8
+DEV_KEY2=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+DEV_ADDR2=0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc
+DEV_KEY3=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+
+# chain_start DIR [anvil args...]: anvil on a free loopback port, contracts
+# deployed; writes DIR/chain.env (rpc_url, code_contract, executors_contract,
+# jobs_contract, chain_id, deploy_block) and DIR/anvil.pid.
+chain_start() {
+  local dir=$1 port; shift
+  mkdir -p "$dir"
+  port=${CHAIN_PORT:-$(_stack_pick_port)} || return 1
+  _stack_port_free "$port" || { echo "stack: port $port is in use (anvil)" >&2; return 1; }
+  "$ANVIL" --host 127.0.0.1 --port "$port" --silent "$@" >"$dir/anvil.log" 2>&1 &
+  echo $! >"$dir/anvil.pid"
+  _stack_wait "anvil on port $port" 200 "$CAST" chain-id --rpc-url "http://127.0.0.1:$port" || {
+    cat "$dir/anvil.log" >&2; return 1; }
+  "$OYSTER_ROOT/scripts/deploy-contracts.sh" "http://127.0.0.1:$port" "$DEV_KEY0" "$dir/deploy.env" \
+    ${CHAIN_DEPLOY_ARGS:-} >"$dir/deploy.log" 2>&1 || { cat "$dir/deploy.log" >&2; return 1; }
+  { echo "rpc_url=http://127.0.0.1:$port"; cat "$dir/deploy.env"; } >"$dir/chain.env"
+}
+
+chain_get() { sed -n "s/^$2=//p" "$1/chain.env"; }
+
+chain_stop() { _stack_kill_wait "$1/anvil.pid" TERM; }
+
+# chain_save_code DIR FILE [old]: send the JS in FILE to the code contract
+# (saveCodeInCallData(string,bytes), or the old (string) form), print tx hash.
+chain_save_code() {
+  local dir=$1 file=$2 rpc cc
+  rpc=$(chain_get "$dir" rpc_url); cc=$(chain_get "$dir" code_contract)
+  if [ "${3:-}" = old ]; then
+    "$CAST" send --json --rpc-url "$rpc" --private-key "$DEV_KEY3" "$cc" \
+      "saveCodeInCallData(string)" "$(cat "$file")" | jq -r .transactionHash
+  else
+    "$CAST" send --json --rpc-url "$rpc" --private-key "$DEV_KEY3" "$cc" \
+      "saveCodeInCallData(string,bytes)" "$(cat "$file")" 0x | jq -r .transactionHash
+  fi
+}
+
+# chain_create_job CHAINDIR CODE_TX INPUT_HEX DEADLINE_MS [ENV]: createJob from
+# dev account 3; prints the job id (decimal).
+chain_create_job() {
+  local c=$1 rcpt topic
+  rcpt=$("$CAST" send --json --rpc-url "$(chain_get "$c" rpc_url)" --private-key "$DEV_KEY3" \
+    "$(chain_get "$c" jobs_contract)" "createJob(uint8,bytes32,bytes,uint256)" "${5:-1}" "$2" "$3" "$4") || return 1
+  topic=$("$CAST" keccak "JobCreated(uint256,uint8,address,bytes32,bytes,uint256,address[])")
+  "$CAST" to-dec "$(jq -r --arg t "$topic" '.logs[] | select(.topics[0]==$t) | .topics[1]' <<<"$rcpt")"
+}
+
+# chain_job_response CHAINDIR JOB_ID [EXECUTOR]: the JobResponded event(s) of a job
+# as "executor error_code output_hex total_time output_count" lines.
+chain_job_response() {
+  local c=$1 id=$2 topic
+  topic=$("$CAST" keccak "JobResponded(uint256,address,bytes,uint256,uint8,uint8)")
+  "$CAST" logs --json --rpc-url "$(chain_get "$c" rpc_url)" --address "$(chain_get "$c" jobs_contract)" \
+    --from-block "$(chain_get "$c" deploy_block)" "$topic" "$("$CAST" to-uint256 "$id")" |
+  jq -r '.[] | "\(.topics[2]) \(.data)"' | while read -r ex data; do
+    "$CAST" abi-decode --json --input "f(bytes,uint256,uint8,uint8)" "$data" |
+      jq -r --arg ex "0x${ex:26}" '"\($ex) \(.[2]) \(.[0]) \(.[1]) \(.[3])"'
+  done
 }

@@ -40,7 +40,7 @@ static void conf_man(void)
 	       ".SH KEYS\n", OYSTER_VERSION);
 	for (size_t i = 0; i < conf_nkeys; i++) {
 		const struct conf_key *k = &conf_keys[i];
-		static const char *const types[] = { "string", "path", "integer", "size", "on|off", "choice" };
+		static const char *const types[] = { "string", "path", "integer", "size", "on|off", "choice", "address" };
 
 		printf(".TP\n.B ");
 		roff_text(k->name);

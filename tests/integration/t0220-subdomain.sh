@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Host-subdomain mode: <base32(txhash)>.<subdomain> runs that transaction's
+# code with the whole request forwarded (method, path, query, headers, body)
+# and the worker's status and headers mirrored; signed like every execution.
+. "$(dirname "$0")/lib.sh"
+it_chain
+it_start "rpc_url=$RPC" "code_contract=$CODE_CONTRACT" subdomain=oyster.localhost
+read -r _ ENCLAVE < <("$OYSTERCTL" address "$IT_DIR/node/id.sec" | grep enclave_address)
+
+echo_js=$(js echo 'export default { async fetch(r) {
+  const u = new URL(r.url);
+  const body = await r.text();
+  return new Response(JSON.stringify({ method: r.method, path: u.pathname, query: u.search,
+    probe: r.headers.get("x-probe"), ctype: r.headers.get("content-type"), body }),
+    { status: 201, headers: { "content-type": "application/json", "x-worker": "yes", "set-cookie": "a=1" } });
+} }')
+tx=$(chain_save_code "$IT_DIR/chain" "$echo_js")
+label=$(printf '%s' "${tx#0x}" | sed 's/../\\x&/g' | xargs -0 printf '%b' | base32 -w0 | tr -d '=' | tr 'A-Z' 'a-z')
+eq "label is 52 base32 chars" "${#label}" 52
+host="$label.oyster.localhost"
+printf 'hello body' >"$IT_DIR/req"
+STATUS=$(curl -sS -o "$IT_DIR/resp" -D "$IT_DIR/hdr" -w '%{http_code}' -X PUT -H "Host: $host" \
+  -H 'X-Probe: 42' -H 'Content-Type: text/plain' --data-binary @"$IT_DIR/req" "$URL/some/path?x=1&y=2")
+BODY=$(cat "$IT_DIR/resp"); HEADERS=$(cat "$IT_DIR/hdr")
+eq "worker status mirrored" "$STATUS" 201
+eq "method forwarded" "$(jq -r .method <<<"$BODY")" PUT
+eq "path forwarded" "$(jq -r .path <<<"$BODY")" /some/path
+eq "query forwarded" "$(jq -r .query <<<"$BODY")" '?x=1&y=2'
+eq "headers forwarded" "$(jq -r .probe <<<"$BODY")" 42
+eq "content type forwarded" "$(jq -r .ctype <<<"$BODY")" text/plain
+eq "body forwarded" "$(jq -r .body <<<"$BODY")" "hello body"
+eq "worker header mirrored" "$(header x-worker)" yes
+eq "worker cookie mirrored" "$(header set-cookie)" a=1
+check "signed (cast verifies)" verify_signed PUT '/some/path?x=1&y=2' "$host" "$IT_DIR/req" "$IT_DIR/resp" "$HEADERS" "$ENCLAVE"
+upper=$(tr 'a-z' 'A-Z' <<<"$label")
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $upper.oyster.localhost" "$URL/")
+eq "base32 label is case-insensitive" "$s" 201
+s=$(curl -s -o "$IT_DIR/nf" -w '%{http_code}' -H "Host: $(printf 'a%.0s' $(seq 52)).oyster.localhost" "$URL/")
+eq "unknown tx behind a valid label: 404" "$s" 404
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: nothex.oyster.localhost" "$URL/x")
+eq "not a tx label: falls to the default server's 404" "$s" 404
+s=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+eq "the main site is unaffected" "$s" 200
