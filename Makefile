@@ -35,7 +35,7 @@ LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC) $(CW_SRC)
 LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/oysterctl $(BUILD)/bin/gendoc
+BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/oyster-chain-watcher $(BUILD)/bin/oysterctl $(BUILD)/bin/gendoc
 
 .PHONY: all deps build run test unit check-sanitize check-valgrind integration clean docs
 all: build

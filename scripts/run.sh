@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: start a whole node on loopback and keep it in the foreground
+# `make run`: start a whole node on loopback (anvil, nginx, oyster-fcgi,
+# oyster-chain-watcher) and keep it in the foreground
 # until Ctrl-C or SIGTERM, then stop everything: a local anvil chain with
 # our contracts deployed, nginx, and oyster-fcgi configured for both.
 #   OYSTER_LISTEN (default 127.0.0.1:8080)  where nginx listens
@@ -17,9 +18,11 @@ mkdir -p "$dir"
 sockdir=$(mktemp -d /tmp/oyster-run.XXXXXX)
 # A fresh chain each run, so the database must not remember an old one.
 rm -f "$dir/executor.db" "$dir/executor.db-wal" "$dir/executor.db-shm" "$dir/gas.key"
-CHAIN_PORT=${OYSTER_ANVIL_PORT:-8545} chain_start "$dir/chain"
+# One-second blocks make the contracts' timing rules real (deadlines, buffer).
+CHAIN_PORT=${OYSTER_ANVIL_PORT:-8545} chain_start "$dir/chain" --block-time 1
+# shellcheck disable=SC2046
 stack_init "$dir" "http_listen=$listen" "run_dir=$sockdir" "log_level=info" \
-  "rpc_url=$(chain_get "$dir/chain" rpc_url)" "code_contract=$(chain_get "$dir/chain" code_contract)"
+  $(stack_chain_args "$dir/chain") poll_interval_ms=250
 
 stopping=0
 stop() {
@@ -37,10 +40,13 @@ trap 'exit 143' TERM
 
 stack_start "$dir"
 url=$(stack_url "$dir")
+# Dev mode: do the operator's registration (README "Operating a node") now,
+# with anvil's dev accounts 1 (owner) and 2 (gas).
+stack_register "$dir" "$dir/chain" "$DEV_KEY1" "$DEV_KEY2"
 cat <<MSG
 
 Oyster serverless executor is running at $url
-  config $dir/executor.conf   logs $dir/fcgi.log, $dir/nginx/
+  config $dir/executor.conf   logs $dir/fcgi.log, $dir/chain-watcher.log, $dir/nginx/
 
 Try it (upload the prime-factor example, then run it):
   id=\$(curl -s -H 'Content-Type: application/javascript' --data-binary @examples/factors.js $url/api/code | jq -r .code_id)
@@ -53,10 +59,16 @@ Chain: anvil at $(chain_get "$dir/chain" rpc_url) (chain id $(chain_get "$dir/ch
   Executors contract $(chain_get "$dir/chain" executors_contract)
   Jobs contract      $(chain_get "$dir/chain" jobs_contract)
   enclave            $("$OYSTERCTL" address "$dir/id.sec" | sed -n 's/enclave_address //p')
-See "Operating a node" in README.md for the admin flow (owner, gas key, registration).
+The node is registered (owner 0x7099…79c8, gas 0x3c44…93bc); the chain
+watcher answers jobs: see "Answering jobs on chain" in README.md, e.g.
+  tx=\$(node_modules/.bin/cast send --json --rpc-url $(chain_get "$dir/chain" rpc_url) --private-key $DEV_KEY3 \\
+       $(chain_get "$dir/chain" code_contract) 'saveCodeInCallData(string,bytes)' "\$(cat examples/factors.js)" 0x | jq -r .transactionHash)
+  node_modules/.bin/cast send --rpc-url $(chain_get "$dir/chain" rpc_url) --private-key $DEV_KEY3 \\
+       $(chain_get "$dir/chain" jobs_contract) 'createJob(uint8,bytes32,bytes,uint256)' 1 \$tx \$(node_modules/.bin/cast from-utf8 '{"num":10}') 5000
+  curl -s '$url/api/jobs?limit=1' | jq '.jobs[0] | {job_id, state, error_code, output_text}'
 Press Ctrl-C to stop.
 MSG
-tail -n 0 -f "$dir/fcgi.log" &
+tail -n 0 -q -f "$dir/fcgi.log" "$dir/chain-watcher.log" &
 tailpid=$!
 wait "$(cat "$dir/fcgi.pid")" || true
 kill "$tailpid" 2>/dev/null || true

@@ -46,9 +46,12 @@ it_leftovers() {
   echo "$n"
 }
 
+IT_EXTRA_NODES=()
 _it_teardown() {
   local rc=$?
   set +e
+  local n
+  for n in "${IT_EXTRA_NODES[@]}"; do stack_stop "$n"; done
   _it_chain_teardown
   if [ -f "$IT_DIR/node/fcgi.pid" ] || [ -f "$IT_DIR/node/nginx.pid" ]; then
     stack_stop "$IT_DIR/node"
@@ -154,7 +157,7 @@ it_chain_node() {
   ENCLAVE=$("$OYSTERCTL" address "$IT_DIR/node/id.sec" | sed -n 's/enclave_address //p')
 }
 
-hexof_str() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | sed 's/^/0x/'; }
+hexof_str() { printf '0x%s' "$(printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n')"; }
 
 # wait_response JOB_ID [SECONDS]: until the job has a JobResponded on chain.
 wait_response() {
