@@ -93,7 +93,8 @@ unit: $(UNIT_BIN)
 ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g"
 check-sanitize:
 	@$(ASAN_MAKE) build unit
-	@OYSTER_FCGI=$(CURDIR)/build-asan/bin/oyster-fcgi scripts/run-integration.sh
+	@OYSTER_FCGI=$(CURDIR)/build-asan/bin/oyster-fcgi OYSTER_CW=$(CURDIR)/build-asan/bin/oyster-chain-watcher \
+	  scripts/run-integration.sh
 
 check-valgrind: $(UNIT_BIN)
 	@VALGRIND=1 scripts/run-unit.sh $(UNIT_BIN)

@@ -21,7 +21,9 @@ _stack_port_free() {
 _stack_pick_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), so an outgoing
+    # connection's local port cannot collide with the one we pick.
+    p=$((20000 + RANDOM % 12000))
     if _stack_port_free "$p"; then echo "$p"; return 0; fi
   done
   return 1
@@ -205,15 +207,26 @@ DEV_KEY3=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
 # chain_start DIR [anvil args...]: anvil on a free loopback port, contracts
 # deployed; writes DIR/chain.env (rpc_url, code_contract, executors_contract,
 # jobs_contract, chain_id, deploy_block) and DIR/anvil.pid.
+_anvil_up() { # PIDFILE PORT: up, or give up at once if it died
+  kill -0 "$(cat "$1")" 2>/dev/null || return 0
+  "$CAST" chain-id --rpc-url "http://127.0.0.1:$2"
+}
+
 chain_start() {
-  local dir=$1 port; shift
+  local dir=$1 port try; shift
   mkdir -p "$dir"
-  port=${CHAIN_PORT:-$(_stack_pick_port)} || return 1
-  _stack_port_free "$port" || { echo "stack: port $port is in use (anvil)" >&2; return 1; }
-  "$ANVIL" --host 127.0.0.1 --port "$port" --silent "$@" >"$dir/anvil.log" 2>&1 &
-  echo $! >"$dir/anvil.pid"
-  _stack_wait "anvil on port $port" 200 "$CAST" chain-id --rpc-url "http://127.0.0.1:$port" || {
-    cat "$dir/anvil.log" >&2; return 1; }
+  for try in 1 2 3; do
+    port=${CHAIN_PORT:-$(_stack_pick_port)} || return 1
+    _stack_port_free "$port" || { echo "stack: port $port is in use (anvil)" >&2; [ -n "${CHAIN_PORT:-}" ] && return 1; continue; }
+    "$ANVIL" --host 127.0.0.1 --port "$port" --silent "$@" >"$dir/anvil.log" 2>&1 &
+    echo $! >"$dir/anvil.pid"
+    _stack_wait "anvil on port $port" 600 _anvil_up "$dir/anvil.pid" "$port" &&
+      kill -0 "$(cat "$dir/anvil.pid")" 2>/dev/null && break
+    echo "stack: anvil did not come up (try $try):" >&2
+    cat "$dir/anvil.log" >&2
+    _stack_kill_wait "$dir/anvil.pid" KILL
+    [ "$try" = 3 ] && return 1
+  done
   "$OYSTER_ROOT/scripts/deploy-contracts.sh" "http://127.0.0.1:$port" "$DEV_KEY0" "$dir/deploy.env" \
     ${CHAIN_DEPLOY_ARGS:-} >"$dir/deploy.log" 2>&1 || { cat "$dir/deploy.log" >&2; return 1; }
   { echo "rpc_url=http://127.0.0.1:$port"; cat "$dir/deploy.env"; } >"$dir/chain.env"

@@ -63,10 +63,13 @@ _it_teardown() {
     if [ "$left" != 0 ]; then fail "leftover processes/cgroups after stop: $left"; fi
   fi
   # Under a sanitizer build (OYSTER_FCGI=build-asan/...) any report fails the test.
-  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$IT_DIR/node/fcgi.log" 2>/dev/null; then
-    fail "sanitizer report in fcgi.log"
-    grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$IT_DIR/node/fcgi.log" | head -60 >&2
-  fi
+  local lf
+  for lf in "$IT_DIR"/node*/fcgi.log "$IT_DIR"/node*/chain-watcher.log; do
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$lf" 2>/dev/null; then
+      fail "sanitizer report in $lf"
+      grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$lf" | head -60 >&2
+    fi
+  done
   if [ "$IT_FAILS" != 0 ] || [ "$rc" != 0 ]; then
     echo "[$IT_NAME] --- fcgi.log (last 40 lines) ---" >&2
     tail -n 40 "$IT_DIR/node/fcgi.log" >&2 2>/dev/null

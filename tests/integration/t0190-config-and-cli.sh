@@ -28,3 +28,19 @@ check "missing workerd reported" grep -q "workerd_path /nonexistent/workerd is n
 
 check "committed man/executor.conf.5 is up to date (make docs)" \
   cmp -s <("$IT_ROOT/build/bin/gendoc" conf-man) "$IT_ROOT/man/executor.conf.5"
+
+# Refuses to start without a usable enclave key, saying why.
+refuse() { # refuse WHAT PATTERN: oyster-fcgi must exit non-zero with PATTERN in its output
+  local out
+  out=$(timeout 10 "$bin" -c "$IT_DIR/node/executor.conf" 2>&1) && { fail "$1: started"; return; }
+  check "$1: refused with a clear message" grep -q "$2" <<<"$out"
+}
+sed -i 's|^workerd_path = .*|workerd_path = '"$OYSTER_WORKERD"'|' "$IT_DIR/node/executor.conf"
+rm -f "$IT_DIR/node/id.sec"
+refuse "missing key" "enclave key: .*id.sec"
+head -c 32 /dev/zero >"$IT_DIR/node/id.sec"; chmod 600 "$IT_DIR/node/id.sec"
+refuse "invalid (zero) key" "enclave key: "
+"$OYSTERCTL" keygen --out "$IT_DIR/k2" >/dev/null && cp "$IT_DIR/k2" "$IT_DIR/node/id.sec" && chmod 644 "$IT_DIR/node/id.sec"
+refuse "world-readable key" "mode 0644"
+head -c 31 "$IT_DIR/k2" >"$IT_DIR/node/id.sec"; chmod 600 "$IT_DIR/node/id.sec"
+refuse "short key" "enclave key: "
