@@ -35,6 +35,7 @@
 #include "eth_rpc.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sb_conf.h"
 #include "version.h"
 #include "banned.h"
 
@@ -230,6 +231,8 @@ static int run_master(const struct conf *c)
 	if (sb_global_init((int)c->cgroups, &cgv) < 0)
 		return log_err("cgroups are not usable on this host; refusing to run user code without limits "
 			       "(set 'cgroups = off' to run anyway, unsafe)"), 1;
+	if (sb_jail_preflight(c) < 0)
+		return 1;
 	if (db_open(&db, c->db_path) < 0)
 		return 1;
 	db_close(&db);

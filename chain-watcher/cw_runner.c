@@ -11,6 +11,7 @@
 #include "eth_hex.h"
 #include "eth_u256.h"
 #include "log.h"
+#include "sb_conf.h"
 #include "txcode.h"
 #include "banned.h"
 
@@ -21,6 +22,14 @@ struct claimed {
 	int64_t deadline_ms;
 	int64_t seen_at;
 };
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int64_t wall_ms(void)
 {
@@ -33,17 +42,11 @@ static int64_t wall_ms(void)
 int cw_runner_init(struct cw_runner *r, const struct conf *c, struct db *db, struct eth_rpc *rpc,
 		   const struct eth_key *enclave, unsigned index)
 {
-	struct sb_config sbc = {
-		.workerd_path = c->workerd_path,
-		.kind = "job",
-		.run_dir = c->run_dir,
-		.instance = c->instance,
-		.compat_date = c->compatibility_date,
-		.use_cgroups = (int)c->cgroups,
-		.limits = { (uint64_t)c->memory_limit, (unsigned)c->cpu_percent, (unsigned)c->pids_limit },
-		.max_response = CW_MAX_OUTPUT,
-	};
+	struct sb_config sbc;
 
+	/* The runners use the node's sandbox mode: in pool mode each runner's
+	 * job slot keeps its warm workerd, like an HTTP slot. */
+	sb_config_from_conf(&sbc, c, "job", CW_MAX_OUTPUT);
 	memset(r, 0, sizeof(*r));
 	r->conf = c;
 	r->db = db;
@@ -179,6 +182,8 @@ struct result {
 	struct buf output;
 	int worker_status;
 	const char *note;
+	/* where the time went, for the log line (bench/chain-latency.sh reads it) */
+	int64_t fetch_ms, sandbox_us, start_wait_ms, sign_us;
 };
 
 /* Fetch the code, retrying RPC trouble until the deadline. */
@@ -216,6 +221,8 @@ static int run_job(struct cw_runner *r, const struct claimed *j, struct result *
 	struct buf err = BUF_INIT;
 	struct sb_result sr;
 	struct sb_request req = { "POST", "/", NULL, 0, buf_cstr(&j->inputs), j->inputs.len };
+	struct buf idhex = BUF_INIT;
+	enum txcode_status st;
 	int rc = 0;
 
 	code_init(&code);
@@ -225,7 +232,10 @@ static int run_job(struct cw_runner *r, const struct claimed *j, struct result *
 		res->note = "deadline passed before the job could start";
 		goto out;
 	}
-	switch (fetch_code(r, j, deadline, &code, &err)) {
+	res->fetch_ms = wall_ms();
+	st = fetch_code(r, j, deadline, &code, &err);
+	res->fetch_ms = wall_ms() - res->fetch_ms;
+	switch (st) {
 	case TXCODE_OK:
 		break;
 	case TXCODE_NOT_FOUND:
@@ -249,10 +259,16 @@ static int run_job(struct cw_runner *r, const struct claimed *j, struct result *
 		res->note = "deadline passed while fetching the code";
 		goto out;
 	}
-	if (sb_run(&r->slot, &code, &req, (unsigned)left, &sr) < 0) {
+	/* isolate_reuse = all lets chain code keep its isolate too (pool mode). */
+	if (!strcmp(r->conf->isolate_reuse, "all"))
+		code_id_hex(&code, &idhex);
+	if (sb_run_keyed(&r->slot, &code, sb_reuse_key(r->conf, buf_cstr(&idhex), 0), &req,
+			 (unsigned)left, &sr) < 0) {
 		rc = -1; /* host trouble: give the job back */
 		goto out;
 	}
+	res->sandbox_us = (int64_t)sr.wall_us;
+	res->start_wait_ms = (int64_t)sr.start_wait_ms;
 	switch (sr.outcome) {
 	case SB_OK:
 	case SB_EXCEPTION:
@@ -285,6 +301,7 @@ out:
 	code_release(&code);
 	sb_result_release(&sr);
 	buf_release(&err);
+	buf_release(&idhex);
 	return rc;
 }
 
@@ -308,8 +325,10 @@ static int store_result(struct cw_runner *r, const struct claimed *j, struct res
 		return log_err("job id %s is not a number", j->job_id);
 	eth_eip712_submit_output_digest(&id, buf_cstr(&res->output), res->output.len, (uint64_t)total,
 					(uint8_t)res->code, ts, digest);
+	res->sign_us = (int64_t)mono_us();
 	if (eth_sign_digest(r->enclave, digest, sig) < 0)
 		return log_err("job %s: signing failed", j->job_id);
+	res->sign_us = (int64_t)mono_us() - res->sign_us;
 	if (sqlite3_prepare_v2(r->db->h,
 			       "UPDATE jobs SET state = 'executed', output = ?3, error_code = ?4, total_time = ?5,"
 			       " worker_status = ?6, sign_timestamp = ?7, signature = ?8, note = ?9,"
@@ -340,9 +359,11 @@ static int store_result(struct cw_runner *r, const struct claimed *j, struct res
 	}
 	sqlite3_finalize(st);
 	if (rc == 0)
-		log_msg(LOG_INFO, "job %s executed: error_code %d, %zu output bytes, total_time %lld ms%s%s",
-			j->job_id, res->code, res->output.len, (long long)total, res->note ? ": " : "",
-			res->note ? res->note : "");
+		log_msg(LOG_INFO, "job %s executed: error_code %d, %zu output bytes, total_time %lld ms"
+			" (code fetch %lld ms, sandbox %lld us of which start wait %lld ms, signing %lld us)%s%s",
+			j->job_id, res->code, res->output.len, (long long)total, (long long)res->fetch_ms,
+			(long long)res->sandbox_us, (long long)res->start_wait_ms, (long long)res->sign_us,
+			res->note ? ": " : "", res->note ? res->note : "");
 	return rc;
 }
 

@@ -44,6 +44,7 @@
 #include "cw_watch.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -948,6 +949,30 @@ fail:
 	return -1;
 }
 
+/*
+ * The head as last read, for oyster-fcgi's /metrics and /healthz
+ * (fcgi-app/fa_stats_chain.c): executor_config "chain_head", decimal.
+ * Written when it moves and at least every 10 s, so the row's `updated`
+ * stamp tells how fresh the watcher's view is.  A failed write only logs.
+ */
+static void publish_head(struct cw_watch *w, uint64_t head)
+{
+	static const struct db *last_db;
+	static uint64_t last_head;
+	static time_t last_at;
+	time_t now = time(NULL);
+	char text[24];
+
+	if (w->db == last_db && head == last_head && now - last_at < 10)
+		return;
+	snprintf(text, sizeof(text), "%" PRIu64, head);
+	if (db_config_set(w->db, "chain_head", text, strlen(text)) == 0) {
+		last_db = w->db;
+		last_head = head;
+		last_at = now;
+	}
+}
+
 int cw_watch_tick(struct cw_watch *w)
 {
 	unsigned char addrs[2][20];
@@ -967,6 +992,7 @@ int cw_watch_tick(struct cw_watch *w)
 	if (head > INT64_MAX)
 		return log_err("watch: head block %" PRIu64 " out of range", head);
 	w->head = head;
+	publish_head(w, head);
 	safe = head >= w->confirmations ? head - w->confirmations : 0;
 	w->safe = safe;
 

@@ -29,6 +29,7 @@ struct conf {
 	char workerd_path[CONF_STR_MAX];
 	char compatibility_date[CONF_STR_MAX];
 	char sandbox_mode[CONF_STR_MAX];
+	char isolate_reuse[CONF_STR_MAX];
 	char log_level[CONF_STR_MAX];
 	char http_listen[CONF_STR_MAX];
 	char admin_allow[CONF_STR_MAX];
@@ -37,6 +38,7 @@ struct conf {
 	char rpc_url[CONF_STR_MAX];
 	char code_contract[CONF_STR_MAX];
 	char subdomain[CONF_STR_MAX];
+	char sandbox_user[CONF_STR_MAX];
 	char executors_contract[CONF_STR_MAX];
 	char jobs_contract[CONF_STR_MAX];
 	int64_t slots;
@@ -51,6 +53,9 @@ struct conf {
 	int64_t max_code_bytes;
 	int64_t max_connections;
 	int64_t cgroups; /* bool */
+	int64_t jail;    /* bool */
+	int64_t seccomp; /* bool */
+	int64_t scratch_bytes;
 	int64_t chain_id;
 	int64_t job_capacity;
 	int64_t rpc_timeout_ms;
@@ -63,6 +68,14 @@ struct conf {
 	int64_t gas_margin_percent;
 	int64_t fee_bump_percent;
 	int64_t job_lease_ms;
+	int64_t pool_recycle_requests;
+	int64_t pool_recycle_memory;
+	int64_t code_cache_bytes;
+	int64_t health_error_window_s;
+	int64_t health_max_error_percent;
+	int64_t health_min_requests;
+	int64_t health_max_chain_lag;
+	int64_t health_max_head_age_s;
 };
 
 enum conf_type { CONF_STRING, CONF_PATH, CONF_INT, CONF_SIZE, CONF_BOOL, CONF_ENUM, CONF_ADDRESS };

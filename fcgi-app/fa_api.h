@@ -44,6 +44,9 @@ void fa_serverless_req_release(struct fa_serverless_req *r);
 
 /* Run code on req in this handler's slot and build the reply (mirror: copy the worker's headers). */
 void fa_execute(struct fa_ctx *c, const struct code *code, const struct sb_request *req, int mirror);
+/* The same in the isolate kept under isolate_key (pool mode; NULL = a new isolate). */
+void fa_execute_keyed(struct fa_ctx *c, const struct code *code, const char *isolate_key,
+		      const struct sb_request *req, int mirror);
 /* 503 BUSY when the request waited past queue_timeout_ms (or no slot); 0 to go on. */
 int fa_check_queue(struct fa_ctx *c);
 
@@ -51,5 +54,15 @@ int fa_check_queue(struct fa_ctx *c);
 int fa_parse_code_id(const char *s, unsigned char id[32]);
 /* Load stored code by id text; on failure the error response is already set. */
 int fa_load_code(struct fa_ctx *c, const char *id_text, struct code *code);
+/*
+ * Code for an execution, through the handler's in-memory cache: by code id
+ * (content id, or the reuse id of code uploaded with ?isolate=reuse: *reuse
+ * tells which) or by the transaction that carried it.  The result is owned
+ * by the cache (valid until the next lookup) or is scratch; NULL with the
+ * error reply set on failure.  c->code_id is set.
+ */
+const struct code *fa_code_by_id(struct fa_ctx *c, const char *id_text, struct code *scratch,
+				 int *reuse);
+const struct code *fa_code_by_tx(struct fa_ctx *c, const char *tx_hash_text, struct code *scratch);
 
 #endif

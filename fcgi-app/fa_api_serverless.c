@@ -6,6 +6,11 @@
  * status, content type and body come back, with usage headers.  Sandbox
  * failures map to distinct JSON errors (fa_outcome_error) so a client can
  * tell a timeout from an OOM from code that does not load.
+ *
+ * The code comes through the handler's in-memory cache (fa_code_by_id /
+ * fa_code_by_tx), so a hot code id costs no database read or RPC; in pool
+ * mode a code id that opted in to isolate reuse (and a node configured
+ * isolate_reuse = all) runs in the slot's kept isolate for that id.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,7 @@
 #include "fa_api.h"
 #include "fa_errors.h"
 #include "log.h"
+#include "sb_conf.h"
 #include "banned.h"
 
 int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *out,
@@ -67,12 +73,18 @@ void fa_serverless_req_release(struct fa_serverless_req *r)
 
 void fa_execute(struct fa_ctx *c, const struct code *code, const struct sb_request *req, int mirror)
 {
+	fa_execute_keyed(c, code, sb_reuse_key(c->conf, c->code_id, 0), req, mirror);
+}
+
+void fa_execute_keyed(struct fa_ctx *c, const struct code *code, const char *isolate_key,
+		      const struct sb_request *req, int mirror)
+{
 	struct sb_result res;
 	const struct fa_error *e;
 
 	sb_result_init(&res);
 	fa_stats_slot_busy(c->stats, c->slot->index, 1);
-	sb_run(c->slot, code, req, (unsigned)c->conf->deadline_ms, &res);
+	sb_run_keyed(c->slot, code, isolate_key, req, (unsigned)c->conf->deadline_ms, &res);
 	fa_stats_slot_busy(c->stats, c->slot->index, 0);
 	fa_stats_exec(c->stats, res.outcome, res.wall_ms);
 	c->executed = 1;
@@ -130,6 +142,8 @@ void fa_api_serverless(struct fa_ctx *c)
 	struct buf err = BUF_INIT;
 	char *input_text = NULL;
 	struct code code;
+	const struct code *run;
+	int reuse = 0;
 	struct sb_header hdr[] = { { (char *)"Content-Type", (char *)"application/json" } };
 	struct sb_request req = { "POST", "/", hdr, 1, NULL, 0 };
 
@@ -140,8 +154,8 @@ void fa_api_serverless(struct fa_ctx *c)
 		fa_reply_error(c, 400, err_code, "%s", buf_cstr(&err));
 		goto out;
 	}
-	if (sr.tx_hash ? fa_load_tx_code(c, sr.tx_hash, NULL, &code) < 0
-		       : fa_load_code(c, sr.code_id, &code) < 0)
+	run = sr.tx_hash ? fa_code_by_tx(c, sr.tx_hash, &code) : fa_code_by_id(c, sr.code_id, &code, &reuse);
+	if (!run)
 		goto out;
 	input_text = json_dumps(sr.input ? sr.input : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!input_text) {
@@ -150,7 +164,7 @@ void fa_api_serverless(struct fa_ctx *c)
 	}
 	req.body = input_text;
 	req.body_len = strlen(input_text);
-	fa_execute(c, &code, &req, 0);
+	fa_execute_keyed(c, run, sb_reuse_key(c->conf, c->code_id, reuse), &req, 0);
 out:
 	free(input_text);
 	fa_serverless_req_release(&sr);

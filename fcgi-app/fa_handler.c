@@ -14,6 +14,7 @@
 #include "fa_api.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sb_conf.h"
 #include "banned.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -77,6 +78,7 @@ static void serve(const struct fa_handler_args *a, struct db *db, struct sb_slot
 	if (fa_ctx_send(&c) < 0)
 		log_msg(LOG_WARN, "could not send the response (peer gone?)");
 	fa_stats_request(a->stats, c.route, c.status);
+	fa_stats_request_duration(a->stats, c.route, mono_ms() - c.t0_ms);
 	fa_ctx_log(&c);
 	fa_ctx_release(&c);
 }
@@ -113,16 +115,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 	if (db_open(&db, a->conf->db_path) < 0)
 		return 1;
 	if (a->exec) {
-		sbc = (struct sb_config){
-			.workerd_path = a->conf->workerd_path,
-			.run_dir = a->conf->run_dir,
-			.instance = a->conf->instance,
-			.compat_date = a->conf->compatibility_date,
-			.use_cgroups = (int)a->conf->cgroups,
-			.limits = { (uint64_t)a->conf->memory_limit, (unsigned)a->conf->cpu_percent,
-				    (unsigned)a->conf->pids_limit },
-			.max_response = (size_t)a->conf->max_response_bytes,
-		};
+		sb_config_from_conf(&sbc, a->conf, "slot", (size_t)a->conf->max_response_bytes);
 		if (sb_slot_open(&slot, &sbc, a->slot) < 0) {
 			db_close(&db);
 			return 1;

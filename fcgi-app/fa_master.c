@@ -22,6 +22,7 @@
 #include "fa_stats.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sb_conf.h"
 #include "version.h"
 #include "banned.h"
 
@@ -305,7 +306,7 @@ int fa_master_run(const char *config_path, struct conf *conf)
 	if (sb_global_init((int)conf->cgroups, &cgv) < 0)
 		return log_err("cgroups are not usable on this host; refusing to run user code without limits "
 			       "(set 'cgroups = off' to run anyway, unsafe)");
-	if (mkdirs(conf->run_dir) < 0)
+	if (mkdirs(conf->run_dir) < 0 || sb_jail_preflight(conf) < 0)
 		return -1;
 	/* Create or migrate the schema once, before any handler opens the file. */
 	if (db_open(&db, conf->db_path) < 0)

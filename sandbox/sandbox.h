@@ -1,19 +1,31 @@
 #ifndef SANDBOX_SANDBOX_H
 #define SANDBOX_SANDBOX_H
 /*
- * A sandbox slot: one cgroup plus the scratch directory where one workerd
- * at a time runs user code.  Exactly one process owns a slot (FastCGI
- * handler i owns slot i), so no locking is needed around it.
+ * A sandbox slot: one cgroup plus the scratch directory where user code
+ * runs in workerd.  Exactly one process owns a slot (FastCGI handler i owns
+ * slot i, chain runner i owns job slot i), so no locking is needed around
+ * it.  Two modes, chosen per slot by sb_config.mode:
  *
- * Process mode (the original executor's model): every sb_run() writes the
- * workerd config and modules into the slot directory, creates the listening
- * unix socket itself, and starts `workerd serve --socket-fd http=3` in the
- * slot's cgroup.  Because the socket already listens before workerd starts,
- * the request is written at once and waits in the socket backlog: there is
- * no readiness polling at all, the response simply arrives when workerd is
- * up.  The slot owner enforces the wall-clock deadline (workerd enforces no
- * CPU or memory limit itself), then kills workerd, empties the cgroup and
- * reads the run's CPU time and peak memory from it.
+ * Process mode (the original executor's model, sb_process.c): every sb_run()
+ * writes the workerd config and modules into the slot directory, creates
+ * the listening unix socket itself, and starts `workerd serve --socket-fd
+ * http=3` in the slot's cgroup.  Because the socket already listens before
+ * workerd starts, the request is written at once and waits in the socket
+ * backlog: there is no readiness polling at all, the response simply
+ * arrives when workerd is up.
+ *
+ * Pool mode (sb_pool.c): the slot keeps one warm workerd in its cgroup,
+ * running a small loader worker (sb_loader.js) that loads each request's
+ * code into a new V8 isolate through workerd's workerLoader binding and
+ * throws the isolate away afterwards; the workerd is recycled after a
+ * number of requests, on memory growth, and after any timeout, OOM, crash
+ * or cut-off response.  A code may run in a kept isolate instead
+ * (sb_run_keyed), which is faster and weaker: state survives between its
+ * requests.
+ *
+ * In both modes the slot owner enforces the wall-clock deadline (workerd
+ * enforces no CPU or memory limit itself) by killing workerd, and reads the
+ * run's CPU time and peak memory from the cgroup.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +35,10 @@
 #include "sb_cgroup.h"
 #include "sb_http.h"
 
+enum sb_mode { SB_MODE_PROCESS = 0, SB_MODE_POOL = 1 };
+
 struct sb_config {
+	enum sb_mode mode;
 	const char *workerd_path;
 	const char *kind;         /* "slot" (HTTP) or "job" (chain runners); NULL = "slot" */
 	const char *run_dir;      /* slot dirs are <run_dir>/<kind>s/<index> */
@@ -32,7 +47,20 @@ struct sb_config {
 	int use_cgroups;
 	struct sb_cg_limits limits;
 	size_t max_response;
+	/* Pool mode: replace the warm workerd after this many requests (0 = no
+	 * count limit), or when the slot's memory after a request exceeds its
+	 * level after the workerd's first request by more than
+	 * pool_recycle_memory bytes (0 = no memory rule). */
+	unsigned pool_recycle_requests;
+	uint64_t pool_recycle_memory;
+	/* The jail (sb_jail.h): namespaces, minimal root, unprivileged ids, seccomp. */
+	int jail;
+	int seccomp;
+	unsigned jail_uid, jail_gid;
+	size_t scratch_bytes;
 };
+
+struct sb_pool; /* pool-mode state of a slot (sb_pool.c) */
 
 struct sb_slot {
 	unsigned index;
@@ -40,6 +68,7 @@ struct sb_slot {
 	struct sb_cgroup *cg;
 	char dir[512];
 	char sock[600];
+	struct sb_pool *pool; /* NULL in process mode */
 };
 
 enum sb_outcome {
@@ -67,8 +96,18 @@ struct sb_result {
 	struct sb_http_response http; /* valid when outcome == SB_OK */
 	struct buf error;             /* workerd's own words for failures */
 	uint64_t wall_ms;
+	uint64_t wall_us;             /* the same, in microseconds */
+	/* CPU time of the slot cgroup over the run (process mode: workerd's
+	 * start included; pool mode: counted once the warm workerd is ready) */
 	uint64_t cpu_ms;
+	/* Peak memory of the slot cgroup since its reset at the start of the
+	 * run.  Process mode: workerd's whole life.  Pool mode: the warm
+	 * workerd's own memory (about 50 MiB) plus what the request added;
+	 * the watermark is reset before every request (cgroup v1 and v2 with
+	 * kernel 6.12+; older v2 kernels sample memory.current). */
 	uint64_t peak_bytes;
+	uint64_t start_wait_ms;       /* pool mode: waited for a workerd to start */
+	int recycled;                 /* pool mode: the workerd was replaced after this run */
 };
 
 /* Whole-process setup: cgroup detection when enabled. */
@@ -82,11 +121,25 @@ void sb_result_release(struct sb_result *r);
 
 /*
  * Run code on one request with a deadline (ms from the call, workerd start
- * included).  Returns 0 with res->outcome set for every outcome the user
+ * included), in a fresh workerd (process mode) or a fresh isolate (pool
+ * mode).  Returns 0 with res->outcome set for every outcome the user
  * caused, -1 (outcome SB_INTERNAL, logged) when the host failed.
  */
 int sb_run(struct sb_slot *s, const struct code *c, const struct sb_request *req,
 	   unsigned deadline_ms, struct sb_result *res);
+
+/*
+ * Like sb_run, but in pool mode the code runs in the isolate kept under
+ * isolate_key (made on first use, from c), so globals survive between the
+ * requests of that key until the workerd is recycled.  The key must name
+ * exactly one code (the caller uses the code id); NULL = sb_run.  Process
+ * mode ignores the key.
+ */
+int sb_run_keyed(struct sb_slot *s, const struct code *c, const char *isolate_key,
+		 const struct sb_request *req, unsigned deadline_ms, struct sb_result *res);
+
+/* "process" / "pool" -> mode; 0, or -1 for anything else. */
+int sb_mode_parse(const char *name, enum sb_mode *out);
 
 const char *sb_outcome_name(enum sb_outcome o);
 

@@ -747,6 +747,7 @@ static int cg_open_files(struct sb_cgroup *cg)
 	if (g.ver == SB_CG_V1) {
 		if (cg_open(cg, &cg->cpu_fd, CTL_CPUACCT, "cpuacct.usage", O_RDONLY) < 0 ||
 		    cg_open(cg, &cg->peak_fd, CTL_MEMORY, "memory.max_usage_in_bytes", O_RDWR) < 0 ||
+		    cg_open(cg, &cg->cur_fd, CTL_MEMORY, "memory.usage_in_bytes", O_RDONLY) < 0 ||
 		    cg_open(cg, &cg->oom_fd, CTL_MEMORY, "memory.oom_control", O_RDONLY) < 0)
 			return -1;
 		if (fd_u64(cg->oom_fd, "oom_kill", &v) < 0) {
@@ -892,6 +893,13 @@ int sb_cg_usage(struct sb_cgroup *cg, struct sb_cg_usage *u)
 	u->cpu_ns = cpu > cg->cpu_base ? cpu - cg->cpu_base : 0;
 	u->oom_events = oom > cg->oom_base ? oom - cg->oom_base : 0;
 	u->peak_bytes = peak;
+	return 0;
+}
+
+int sb_cg_memory_current(struct sb_cgroup *cg, uint64_t *bytes)
+{
+	if (fd_u64(cg->cur_fd, NULL, bytes) < 0)
+		return log_errno("cgroup %s: read the current memory usage", cg->name);
 	return 0;
 }
 

@@ -80,6 +80,9 @@ int sb_cg_reset(struct sb_cgroup *cg);
 /* Usage since the last sb_cg_reset (or creation). */
 int sb_cg_usage(struct sb_cgroup *cg, struct sb_cg_usage *u);
 
+/* Memory in use now (v1: memory.usage_in_bytes, v2: memory.current). */
+int sb_cg_memory_current(struct sb_cgroup *cg, uint64_t *bytes);
+
 /* Number of processes in the group (0 = empty), or -1. */
 int sb_cg_nprocs(struct sb_cgroup *cg);
 

@@ -23,11 +23,18 @@
 #include "sb_seccomp.h"
 #include "banned.h"
 
-#define JAIL_PROGRAM "/program"
+/* The program sits at /<its basename> in the jail, so ps and pgrep still
+ * show its own name ("workerd"). */
+static const char *program_name(const struct sb_jail *j)
+{
+	const char *slash = strrchr(j->program, '/');
+
+	return slash ? slash : j->program;
+}
 
 const char *sb_jail_program_path(const struct sb_jail *j)
 {
-	return j->enabled ? JAIL_PROGRAM : j->program;
+	return j->enabled ? program_name(j) : j->program;
 }
 
 int sb_jail_clone_flags(const struct sb_jail *j)
@@ -131,7 +138,7 @@ static int build_root(const struct sb_jail *j)
 	if (mount("jail", r, "tmpfs", MS_NOSUID, opts) < 0 || mkdirs(r, dirs) < 0)
 		return -1;
 	/* The program and what the dynamic loader needs (multiarch Debian: /lib -> usr/lib). */
-	if (bind_ro(r, j->program, JAIL_PROGRAM, 0) < 0 ||
+	if (bind_ro(r, j->program, program_name(j), 0) < 0 ||
 	    bind_ro(r, "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", 1) < 0 ||
 	    bind_ro(r, "/usr/lib64", "/usr/lib64", 1) < 0 ||
 	    symlink("usr/lib", path(p, sizeof(p), r, "/lib")) < 0 ||

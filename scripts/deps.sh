@@ -11,12 +11,21 @@ DEB_PKGS=(
   nginx-light
   libcgroup-dev cgroup-tools
   libjansson-dev libsqlite3-dev sqlite3
-  libsecp256k1-dev libcurl4-openssl-dev
+  libsecp256k1-dev libcurl4-openssl-dev libseccomp-dev
   check libsubunit-dev
   valgrind
+  # make fuzz / fuzz-check: clang with the libFuzzer and sanitizer runtimes
+  # (a separate package, not pulled in without recommends), llvm-symbolizer.
+  clang libclang-rt-14-dev llvm
   curl jq
   nodejs npm
+  # make deb / make test-package: debhelper builds, lintian checks, the test
+  # reads the units with systemd-analyze and checks the alert rules' YAML.
+  debhelper dpkg-dev fakeroot lintian adduser systemd python3-yaml
 )
+
+# `make bench` also needs a load generator and a plotter.
+[ "${1:-}" = --bench ] && DEB_PKGS+=(wrk gnuplot-nox)
 
 missing=()
 for p in "${DEB_PKGS[@]}"; do

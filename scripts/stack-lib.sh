@@ -47,6 +47,9 @@ stack_init() {
     [db_path]=$dir/executor.db
     [workerd_path]=$OYSTER_WORKERD
     [socket_group]=
+    # Dev and test nodes jail workerd as a uid/gid that exists nowhere on the
+    # host (the package creates a real oyster-sandbox user instead).
+    [sandbox_user]=61234:61234
     [enclave_key_path]=$dir/id.sec
     [gas_key_path]=$dir/gas.key
     [http_listen]=127.0.0.1:$port
@@ -67,29 +70,11 @@ _stack_conf_get() { # DIR KEY -> effective value
 }
 
 _stack_render_nginx() {
-  local dir=$1 ngx="$1/nginx" eff allow="" a
+  local dir=$1 ngx="$1/nginx"
   mkdir -p "$ngx/tmp"
-  eff=$("$OYSTER_FCGI" -c "$dir/executor.conf" --print-config) || return 1
-  get() { sed -n "s/^$1=//p" <<<"$eff"; }
-  for a in $(get admin_allow); do allow+="        allow $a;\n"; done
-  local read_timeout=$(( ($(get deadline_ms) + $(get queue_timeout_ms)) / 1000 + 10 ))
-  local sub sub_re keep
-  sub=$(get subdomain)
-  sub_re=$(sed 's/[.]/\\\\./g' <<<"$sub")
-  # Without a subdomain the whole subdomain server block is left out.
-  if [ -n "$sub" ]; then keep='s/^@SUBDOMAIN_BLOCK_\(START\|END\)@$//'; else keep='/^@SUBDOMAIN_BLOCK_START@$/,/^@SUBDOMAIN_BLOCK_END@$/d'; fi
-  sed -e "$keep" \
-      -e "s|@SUBDOMAIN@|$sub|g" \
-      -e "s|@SUBDOMAIN_RE@|$sub_re|g" \
-      -e "s|@HTTP_LISTEN@|$(get http_listen)|g" \
-      -e "s|@MAX_REQUEST_BYTES@|$(get max_request_bytes)|g" \
-      -e "s|@MAX_CONNECTIONS@|$(get max_connections)|g" \
-      -e "s|@EXEC_READ_TIMEOUT@|${read_timeout}s|g" \
-      -e "s|@FASTCGI_PARAMS@|$OYSTER_ROOT/nginx/fastcgi_params|g" \
-      -e "s|@FCGI_SOCKET@|$(get fcgi_socket)|g" \
-      -e "s|@CONTROL_SOCKET@|$(get control_socket)|g" \
-      -e "s|@ADMIN_ALLOW_LINES@|${allow%\\n}|g" \
-      "$OYSTER_ROOT/nginx/oyster-site.conf.in" >"$ngx/site.conf"
+  "$OYSTER_ROOT/scripts/render-site.sh" -c "$dir/executor.conf" -b "$OYSTER_FCGI" \
+    -t "$OYSTER_ROOT/nginx/oyster-site.conf.in" -p "$OYSTER_ROOT/nginx/fastcgi_params" \
+    -l "$ngx/access.log" -o "$ngx/site.conf" || return 1
   local user=""
   [ "$(id -u)" = 0 ] && user="user root;"
   sed -e "s|@NGINX_DIR@|$ngx|g" -e "s|@NGINX_USER@|$user|g" \
@@ -103,11 +88,19 @@ stack_url() { echo "http://127.0.0.1:$(cat "$1/port")"; }
 # workerd processes of the node in DIR (found by their working directory,
 # which is always a slot directory under the node's run_dir).
 stack_workerd_pids() {
-  local run p
-  run=$(_stack_conf_get "$1" run_dir)
-  for p in $(pgrep -x workerd); do
-    case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$run"/slots/*) echo "$p";; esac
+  local run inst p f
+  inst=$(_stack_conf_get "$1" instance)
+  # Jailed workerds live in other namespaces; their slot cgroups find them.
+  for f in /sys/fs/cgroup/memory/oyster/"$inst"/*/cgroup.procs /sys/fs/cgroup/oyster/"$inst"/*/cgroup.procs; do
+    [ -r "$f" ] && cat "$f"
   done
+  # Without cgroups: by their working directory, a slot directory.
+  if [ "$(_stack_conf_get "$1" cgroups)" = off ]; then
+    run=$(_stack_conf_get "$1" run_dir)
+    for p in $(pgrep -x workerd); do
+      case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$run"/slots/*|"$run"/jobs/*) echo "$p";; esac
+    done
+  fi
 }
 
 # Wait (polling a readiness check, bounded) until CMD succeeds.

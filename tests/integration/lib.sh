@@ -84,13 +84,34 @@ _it_teardown() {
 }
 trap _it_teardown EXIT
 
+# IT_SANDBOX_MODE=pool|process runs the test's node in that sandbox mode
+# (the default otherwise); a test's own sandbox_mode=... still wins.
 it_start() {
-  stack_init "$IT_DIR/node" "$@"
+  stack_init "$IT_DIR/node" ${IT_SANDBOX_MODE:+"sandbox_mode=$IT_SANDBOX_MODE"} "$@"
   stack_start "$IT_DIR/node"
   URL=$(stack_url "$IT_DIR/node")
 }
 
 it_stop() { stack_stop "$IT_DIR/node"; }
+
+# The node's effective sandbox mode (pool or process).
+it_mode() { _stack_conf_get "$IT_DIR/node" sandbox_mode; }
+
+# The workerd of the node using the most CPU now (the one running a busy
+# request; in pool mode every slot also has an idle warm one).
+busy_workerd() {
+  local p best="" max=-1 t
+  declare -A t0
+  for p in $(stack_workerd_pids "$IT_DIR/node"); do
+    t0[$p]=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+  done
+  sleep 0.3
+  for p in "${!t0[@]}"; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    if [ $((t - t0[$p])) -gt "$max" ]; then max=$((t - t0[$p])); best=$p; fi
+  done
+  echo "$best"
+}
 
 # upload FILE [content-type] -> prints code id
 upload() {

@@ -33,4 +33,8 @@ check "most requests executed ($ok)" test "$ok" -ge 20
 check "all done within 30 s" test "$t" -lt 30000
 hz=$(curl -s "$URL/healthz")
 eq "all slots free again" "$(jq .slots.busy <<<"$hz")" 0
-check "no workerd running between requests" test -z "$(stack_workerd_pids "$IT_DIR/node")"
+if [ "$(it_mode)" = pool ]; then
+  eq "one warm workerd per slot between requests" "$(stack_workerd_pids "$IT_DIR/node" | wc -l)" 4
+else
+  check "no workerd running between requests" test -z "$(stack_workerd_pids "$IT_DIR/node")"
+fi

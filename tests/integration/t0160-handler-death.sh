@@ -20,7 +20,7 @@ check "idle handler replaced" test "$(pgrep -P "$master" | wc -l)" -ge 3
 cpid=$!
 has_workerd() { [ -n "$(stack_workerd_pids "$IT_DIR/node")" ]; }
 _stack_wait "workerd running" 100 has_workerd
-wk=$(stack_workerd_pids "$IT_DIR/node" | head -1)
+wk=$(busy_workerd)
 owner=$(ps -o ppid= -p "$wk" | tr -d ' ')
 t0=$(now_ms)
 kill -KILL "$owner"

@@ -272,7 +272,7 @@ START_TEST(test_enum_path_bool_string)
 	ck_assert_int_eq(set1(&c, "log_level", "", &err), -1);
 	ck_assert_int_eq(set1(&c, "sandbox_mode", "nonsense", &err), -1);
 	ck_assert_str_eq(c.log_level, "error");
-	ck_assert_str_eq(c.sandbox_mode, "process");
+	ck_assert_str_eq(c.sandbox_mode, "pool");
 
 	/* paths must be absolute (empty means "derive", for the socket keys) */
 	ck_assert_int_eq(set1(&c, "run_dir", "relative/dir", &err), -1);

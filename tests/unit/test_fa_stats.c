@@ -369,6 +369,132 @@ START_TEST(test_shared_across_fork)
 }
 END_TEST
 
+/* The error window: one bucket per second, stale buckets ignored, exact under concurrent updates. */
+START_TEST(test_error_window)
+{
+	uint64_t r, e, t0 = 1000000;
+
+	fa_stats_window_note(st, t0, 0);
+	fa_stats_window_note(st, t0, 1);
+	fa_stats_window_note(st, t0 + 5, 1);
+	fa_stats_window_note(st, t0 + 59, 0);
+	fa_stats_window_note(NULL, t0, 1); /* ignored */
+	fa_stats_window_sum(st, t0 + 59, 60, &r, &e);
+	ck_assert_uint_eq(r, 4);
+	ck_assert_uint_eq(e, 2);
+	/* the window ends at now: t0 is 60 s old one second later */
+	fa_stats_window_sum(st, t0 + 60, 60, &r, &e);
+	ck_assert_uint_eq(r, 2);
+	ck_assert_uint_eq(e, 1);
+	fa_stats_window_sum(st, t0 + 59, 10, &r, &e);
+	ck_assert_uint_eq(r, 1);
+	ck_assert_uint_eq(e, 0);
+	/* a bucket reused FA_WINDOW_S seconds later starts from zero */
+	fa_stats_window_note(st, t0 + FA_WINDOW_S, 0);
+	fa_stats_window_sum(st, t0 + FA_WINDOW_S, 1, &r, &e);
+	ck_assert_uint_eq(r, 1);
+	ck_assert_uint_eq(e, 0);
+	/* buckets from the future (a clock that went back: impossible, but) are not counted */
+	fa_stats_window_sum(st, t0 - 1, 60, &r, &e);
+	ck_assert_uint_eq(r, 0);
+	/* a window longer than the ring is the ring */
+	fa_stats_window_sum(st, t0 + FA_WINDOW_S, 100000, &r, &e);
+	ck_assert_uint_eq(r, 3); /* t0+5 .. t0+FA_WINDOW_S: t0+5, t0+59, t0+FA_WINDOW_S */
+	ck_assert_uint_eq(e, 1);
+}
+END_TEST
+
+START_TEST(test_error_window_concurrent)
+{
+	const int n = 50000;
+	uint64_t r, e, t = 777;
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int i = 0; i < n; i++)
+			fa_stats_window_note(st, t, i % 2);
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++)
+		fa_stats_window_note(st, t, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fa_stats_window_sum(st, t, 60, &r, &e);
+	ck_assert_uint_eq(r, 2 * (uint64_t)n);
+	ck_assert_uint_eq(e, (uint64_t)n / 2);
+}
+END_TEST
+
+/* What counts as our error: 5xx except 503 and 504, unless the user's code caused it. */
+START_TEST(test_error_classification)
+{
+	uint64_t r, e;
+
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 200);
+	fa_stats_request(st, FA_ROUTE_CODE_POST, 500);    /* ours */
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 503);   /* BUSY: load */
+	fa_stats_exec(st, SB_TIMEOUT, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 504);   /* the user's deadline */
+	fa_stats_exec(st, SB_OOM, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 500);   /* the user's memory */
+	fa_stats_exec(st, SB_EXCEPTION, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 500);   /* the user's exception */
+	fa_stats_exec(st, SB_TOO_LARGE, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 502);   /* the user's output */
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 502);   /* verdict consumed: ours again */
+	fa_stats_exec(st, SB_CRASHED, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 502);   /* workerd died: ours */
+	fa_stats_exec(st, SB_INTERNAL, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 500);   /* ours */
+	fa_stats_exec(st, SB_LOAD_FAILED, 10);
+	fa_stats_request(st, FA_ROUTE_SERVERLESS, 422);   /* 4xx never */
+	fa_stats_window_sum(st, fa_stats_now_s(), 60, &r, &e);
+	ck_assert_uint_eq(r, 11);
+	ck_assert_uint_eq(e, 4);
+}
+END_TEST
+
+START_TEST(test_request_duration_and_breaches)
+{
+	struct buf out = BUF_INIT;
+
+	st->nslots = 3;
+	fa_stats_request_duration(st, FA_ROUTE_SERVERLESS, 4);
+	fa_stats_request_duration(st, FA_ROUTE_SERVERLESS, 60);
+	fa_stats_request_duration(st, FA_ROUTE_SERVERLESS, 100000);
+	fa_stats_request_duration(st, FA_ROUTE_HEALTHZ, 1);
+	fa_stats_request_duration(st, FA_ROUTE_COUNT, 1); /* ignored */
+	fa_stats_request_duration(NULL, FA_ROUTE_HEALTHZ, 1);
+	fa_stats_exec(st, SB_TIMEOUT, 1);
+	fa_stats_exec(st, SB_TIMEOUT, 1);
+	fa_stats_exec(st, SB_OOM, 1);
+	fa_stats_slot_busy(st, 1, 1);
+	render(&out);
+	ASSERT_LINE(&out, "# TYPE oyster_http_request_duration_seconds histogram");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_bucket{route=\"serverless\",le=\"0.005\"} 1");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_bucket{route=\"serverless\",le=\"0.05\"} 1");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_bucket{route=\"serverless\",le=\"0.075\"} 2");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_bucket{route=\"serverless\",le=\"60\"} 2");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_bucket{route=\"serverless\",le=\"+Inf\"} 3");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_count{route=\"serverless\"} 3");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_sum{route=\"serverless\"} 100.064");
+	ASSERT_LINE(&out, "oyster_http_request_duration_seconds_count{route=\"healthz\"} 1");
+	/* routes never seen have no series */
+	ck_assert_uint_eq(count_prefix(&out, "oyster_http_request_duration_seconds_count{"), 2);
+	ASSERT_LINE(&out, "oyster_limit_breaches_total{kind=\"deadline\"} 2");
+	ASSERT_LINE(&out, "oyster_limit_breaches_total{kind=\"memory\"} 1");
+	ASSERT_LINE(&out, "oyster_limit_breaches_total{kind=\"response_size\"} 0");
+	ASSERT_LINE(&out, "oyster_slot_busy{slot=\"0\"} 0");
+	ASSERT_LINE(&out, "oyster_slot_busy{slot=\"1\"} 1");
+	ASSERT_LINE(&out, "oyster_slot_busy{slot=\"2\"} 0");
+	ck_assert_uint_eq(count_prefix(&out, "oyster_slot_busy{"), 3);
+	ck_assert_uint_eq(count_prefix(&out, "# HELP "), count_prefix(&out, "# TYPE "));
+	buf_release(&out);
+}
+END_TEST
+
 static Suite *fa_stats_suite(void)
 {
 	Suite *s = suite_create("fa_stats");
@@ -383,6 +509,10 @@ static Suite *fa_stats_suite(void)
 	tcase_add_test(tc, test_busy_slots);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_shared_across_fork);
+	tcase_add_test(tc, test_error_window);
+	tcase_add_test(tc, test_error_window_concurrent);
+	tcase_add_test(tc, test_error_classification);
+	tcase_add_test(tc, test_request_duration_and_breaches);
 	suite_add_tcase(s, tc);
 	return s;
 }

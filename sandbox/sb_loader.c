@@ -1,0 +1,85 @@
+/*
+ * The loader worker's config, source and request envelope.  See sb_loader.h.
+ *
+ * sb_loader.js is pulled into .rodata with the assembler's .incbin (the
+ * Makefile makes this object depend on the .js file), so the source lives
+ * as a real JavaScript file in the tree and the daemon carries it inside.
+ */
+#include "sb_loader.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "banned.h"
+
+__asm__(".section .rodata\n"
+	".balign 16\n"
+	"sb_loader_js_start:\n"
+	".incbin \"sandbox/sb_loader.js\"\n"
+	".byte 0\n"
+	".previous\n");
+extern const char sb_loader_js_start[] __asm__("sb_loader_js_start") __attribute__((visibility("hidden")));
+
+const char *sb_loader_source(void)
+{
+	return sb_loader_js_start;
+}
+
+int sb_loader_config(struct buf *out, const char *compat_date)
+{
+	/* The compatibility date reaches the loader as a text binding: it is
+	 * what loaded workers get, like a process-mode worker's config. */
+	if (strpbrk(compat_date, "\"\\\n"))
+		return -1;
+	buf_addf(out,
+		 "using Workerd = import \"/workerd/workerd.capnp\";\n"
+		 "const config :Workerd.Config = (\n"
+		 "  services = [\n"
+		 "    (name = \"loader\", worker = .loader),\n"
+		 "    (name = \"deny-all\", network = (allow = [])),\n"
+		 "  ],\n"
+		 "  sockets = [ (name = \"http\", address = \"unix:/nonexistent\", http = (), service = \"loader\") ],\n"
+		 ");\n"
+		 "const loader :Workerd.Worker = (\n"
+		 "  modules = [ (name = \"loader.js\", esModule = embed \"loader.js\") ],\n"
+		 "  compatibilityDate = \"2025-06-01\",\n"
+		 "  bindings = [\n"
+		 "    (name = \"LOADER\", workerLoader = ()),\n"
+		 "    (name = \"COMPAT_DATE\", text = \"%s\"),\n"
+		 "  ],\n"
+		 "  globalOutbound = \"deny-all\",\n"
+		 ");\n",
+		 compat_date);
+	return out->data ? 0 : -1;
+}
+
+int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
+		      const struct sb_request *req)
+{
+	struct buf body = BUF_INIT, ncode = BUF_INIT;
+	struct sb_header *h = calloc(req->nheaders + 3, sizeof(*h));
+	size_t n = 0, plen = strlen(SB_LOADER_CTL_PREFIX);
+	int r = -1;
+
+	if (!h)
+		return -1;
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (strncasecmp(req->headers[i].name, SB_LOADER_CTL_PREFIX, plen))
+			h[n++] = req->headers[i];
+	if (code_encode(c, &body) < 0)
+		goto out;
+	buf_addf(&ncode, "%zu", body.len);
+	if (req->body_len && buf_add(&body, req->body, req->body_len) < 0)
+		goto out;
+	h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "method", (char *)req->method };
+	h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "code-length", (char *)buf_cstr(&ncode) };
+	if (isolate_key)
+		h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "isolate", (char *)isolate_key };
+	r = sb_http_request(out, "POST", req->path, h, n, body.data, body.len);
+out:
+	free(h);
+	buf_release(&body);
+	buf_release(&ncode);
+	return r;
+}

@@ -1,0 +1,33 @@
+#ifndef SANDBOX_SB_LOADER_H
+#define SANDBOX_SB_LOADER_H
+/*
+ * The pool mode's loader worker: its workerd config, its JavaScript source
+ * (sandbox/sb_loader.js, built into the binary so the installed daemon
+ * needs no extra file), and the request envelope it expects: the user's
+ * request (path, headers; method in x-oyster-pool-method) carrying the code
+ * in its canonical encoding ahead of the user's body.  See sb_loader.js for
+ * the protocol and sb_pool.c for its use.
+ */
+#include "buf.h"
+#include "code.h"
+#include "sandbox.h"
+
+#define SB_LOADER_CTL_PREFIX "x-oyster-pool-"
+#define SB_LOADER_OUTCOME "x-oyster-pool-outcome"
+
+/* The loader's source text (NUL-terminated). */
+const char *sb_loader_source(void);
+
+/* Append the workerd config (capnp text) that serves loader.js on socket "http". */
+int sb_loader_config(struct buf *out, const char *compat_date);
+
+/*
+ * Append the HTTP request for the loader.  The user's headers named
+ * x-oyster-pool-* are dropped (they are ours); isolate_key may be NULL.
+ * 0, or -1 when a header or the key cannot be carried (CR/LF) or the code
+ * cannot be encoded.
+ */
+int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
+		      const struct sb_request *req);
+
+#endif

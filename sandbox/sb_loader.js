@@ -1,0 +1,129 @@
+// The loader worker of pool mode (see sandbox/sb_pool.c): runs each
+// request's code in a new V8 isolate through workerd's workerLoader binding.
+//
+// Its only client is the slot owner (our C code), over a unix socket in the
+// slot directory; user code never gets a way to reach it: loaded workers
+// get an empty env, no bindings and globalOutbound null (no fetch(), no
+// connect()), so they cannot call back into this worker or the network.
+// This worker itself has only LOADER and the compatibility date, and its
+// own globalOutbound is a network service that allows nothing.
+//
+// Request (built by sb_loader.c):
+//   POST <the user's path> with the user's headers, plus
+//   x-oyster-pool-method: the user's method
+//   x-oyster-pool-code-length: N; the first N body bytes are the code in
+//     its canonical encoding (common/code.h), the rest is the user's body
+//   x-oyster-pool-isolate: KEY (optional): run in the isolate kept under
+//     KEY instead of a new one (the code id of a code that opted in)
+// Response: the worker's own status, headers and body with
+//   x-oyster-pool-outcome: ok
+// or a 500 whose body is the message and whose outcome is
+//   load       the code did not load (SyntaxError, bad module, no handler)
+//   exception  the worker's handler threw (or its promise rejected)
+//   error      anything else (this worker's own trouble): the slot owner
+//              recycles the whole workerd.
+// The outcome header is set here after the user's response is copied, so
+// user code cannot forge it; the slot owner strips it again.
+
+const CTL = "x-oyster-pool-";
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const TYPES = ["js", "wasm", "text", "data", "json"]; // enum code_module_type order
+
+// The canonical encoding: "OYSTERCODE1\n", u32 main name length, main name,
+// u32 module count, then per module: u8 type, u32 name length, name, u64
+// content length, content (all big-endian).
+function decodeCode(buf) {
+  const dv = new DataView(buf);
+  let p = 12;
+  const u32 = () => { const v = dv.getUint32(p); p += 4; return v; };
+  const take = (n) => { if (p + n > buf.byteLength) throw new Error("truncated code"); const b = buf.slice(p, p + n); p += n; return b; };
+  if (buf.byteLength < 12 || utf8.decode(buf.slice(0, 12)) !== "OYSTERCODE1\n") throw new Error("bad magic");
+  const main = utf8.decode(take(u32()));
+  const count = u32();
+  const modules = {};
+  for (let i = 0; i < count; i++) {
+    const type = TYPES[dv.getUint8(p)];
+    p += 1;
+    const name = utf8.decode(take(u32()));
+    const hi = u32(), lo = u32();
+    const data = take(hi * 4294967296 + lo);
+    if (type === "wasm" || type === "data") modules[name] = { [type]: data };
+    else if (type === "json") modules[name] = { json: utf8.decode(data) };
+    else if (type) modules[name] = { [type]: utf8.decode(data) };
+    else throw new Error("unknown module type");
+  }
+  return { main, modules };
+}
+
+function outcome(kind, message) {
+  return new Response(message, { status: 500, headers: { [CTL + "outcome"]: kind } });
+}
+
+// JSON modules are handed over parsed; one that does not parse fails to
+// load like it does in a workerd config.
+function parseJsonModules(modules) {
+  for (const [name, m] of Object.entries(modules)) {
+    if (m.json === undefined) continue;
+    try {
+      m.json = JSON.parse(m.json);
+    } catch (e) {
+      throw new SyntaxError(`${name}: ${e.message}`);
+    }
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const headers = new Headers(request.headers);
+    const codeLength = Number(headers.get(CTL + "code-length"));
+    const method = headers.get(CTL + "method") || "POST";
+    const key = headers.get(CTL + "isolate");
+    for (const name of [...headers.keys()]) if (name.startsWith(CTL)) headers.delete(name);
+    headers.delete("content-length");
+
+    const all = await request.arrayBuffer();
+    if (!(codeLength >= 0 && codeLength <= all.byteLength)) return outcome("error", "bad envelope");
+    let code;
+    try {
+      code = decodeCode(all.slice(0, codeLength));
+    } catch (e) {
+      return outcome("error", "bad code envelope: " + e.message);
+    }
+    const body = method === "GET" || method === "HEAD" ? null : all.slice(codeLength);
+    const userRequest = new Request(request.url, { method, headers, body });
+
+    let entry;
+    try {
+      const source = () => {
+        parseJsonModules(code.modules);
+        return {
+          compatibilityDate: env.COMPAT_DATE,
+          mainModule: code.main,
+          modules: code.modules,
+          env: {},
+          globalOutbound: null,
+        };
+      };
+      const worker = key ? env.LOADER.get(key, async () => source()) : env.LOADER.load(source());
+      entry = worker.getEntrypoint();
+    } catch (e) {
+      return outcome("load", "Uncaught " + String(e));
+    }
+
+    let response;
+    try {
+      response = await entry.fetch(userRequest);
+    } catch (e) {
+      const text = String(e && e.message);
+      // workerd starts a loaded worker lazily: its load errors arrive here,
+      // not from remote (tunnelled) exceptions of the user's handler.
+      if (e && e.remote) return outcome("exception", "Uncaught " + String(e));
+      if (text.startsWith("Failed to start Worker:"))
+        return outcome("load", text.slice("Failed to start Worker:".length).trim());
+      return outcome("error", String(e));
+    }
+    const out = new Response(response.body, response);
+    out.headers.set(CTL + "outcome", "ok");
+    return out;
+  },
+};

@@ -1,0 +1,403 @@
+/*
+ * Pool mode: one warm workerd per slot, a new V8 isolate per request.
+ * See sandbox.h for the model and sb_loader.js for the loader worker.
+ *
+ * Life of the slot's workerd:
+ *   start     the listening socket is made here and handed over as fd 3,
+ *             --control-fd 4 reports when workerd listens ("ready"); the
+ *             process starts in the slot cgroup at slot open and again
+ *             right after every recycle, so its ~40 ms of start overlap the
+ *             previous response rather than delaying the next request.
+ *   run       wait for "ready" if the start is not over (bounded by the
+ *             request's deadline, and reported as start_wait_ms), reset the
+ *             cgroup counters, send the envelope, read the answer.
+ *   recycle   SIGKILL, empty the cgroup, reap, start again.  After any
+ *             timeout, OOM, crash, cut-off response or loader error (never
+ *             reuse a workerd that ran code past its deadline or whose state
+ *             we cannot vouch for), after pool_recycle_requests requests,
+ *             and when its memory after a request has grown by more than
+ *             pool_recycle_memory over its level after its first request.
+ * A workerd found dead before a request (killed from outside) is reaped
+ * and replaced first.
+ *
+ * Usage: CPU is the slot cgroup's counter over the request once workerd is
+ * ready; peak memory is the cgroup's watermark reset before the request, so
+ * it includes the warm workerd itself (see sb_result).  Without cgroups the
+ * same figures come from /proc: the workerd's CPU time delta and its VmHWM,
+ * reset through clear_refs.
+ */
+#include "sb_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sb_loader.h"
+#include "banned.h"
+
+struct sb_pool {
+	struct sb_proc proc;
+	int ready;              /* the control fd said it listens */
+	unsigned served;        /* requests answered by this workerd */
+	uint64_t base_mem;      /* memory after its first request; 0 = not yet */
+	unsigned starts;        /* workerds started in this slot */
+	struct buf ctl;         /* control messages so far (bounded) */
+};
+
+/* ---- /proc figures, for hosts without cgroups ---- */
+
+static int proc_read(pid_t pid, const char *file, char *out, size_t n)
+{
+	char path[64];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = read(fd, out, n - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	out[r] = '\0';
+	return 0;
+}
+
+static uint64_t proc_cpu_ms(pid_t pid)
+{
+	char st[1024], *p;
+	unsigned long long ut = 0, stime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (proc_read(pid, "stat", st, sizeof(st)) < 0 || !(p = strrchr(st, ')')))
+		return 0;
+	/* fields after the command: state is 3rd; utime, stime are 14th, 15th */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2 ||
+	    hz <= 0)
+		return 0;
+	return (uint64_t)(ut + stime) * 1000 / (uint64_t)hz;
+}
+
+static uint64_t proc_status_kb(pid_t pid, const char *key)
+{
+	char st[4096], *p;
+	unsigned long long kb = 0;
+
+	if (proc_read(pid, "status", st, sizeof(st)) < 0 || !(p = strstr(st, key)))
+		return 0;
+	if (sscanf(p + strlen(key), " %llu", &kb) != 1)
+		return 0;
+	return (uint64_t)kb * 1024;
+}
+
+static void proc_reset_hwm(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "5", 1) != 1)
+			log_msg(LOG_DEBUG, "clear_refs: %s", strerror(errno));
+		close(fd);
+	}
+}
+
+/* ---- the warm workerd ---- */
+
+static int start(struct sb_slot *s)
+{
+	static char *const args[] = { (char *)"serve", (char *)"config.capnp", (char *)"--experimental",
+				      (char *)"--socket-fd", (char *)"http=3",
+				      (char *)"--control-fd", (char *)"4", NULL };
+	struct sb_pool *p = s->pool;
+	int lfd = sb_listen_socket(s->sock), r;
+
+	if (lfd < 0)
+		return -1;
+	r = sb_proc_spawn(s, args, lfd, 1, &p->proc);
+	close(lfd);
+	if (r < 0)
+		return -1;
+	p->ready = 0;
+	p->served = 0;
+	p->base_mem = 0;
+	p->starts++;
+	buf_reset(&p->ctl);
+	log_msg(LOG_DEBUG, "slot %u: warm workerd %d started (start #%u)", s->index,
+		(int)p->proc.pid, p->starts);
+	return 0;
+}
+
+static void stop(struct sb_slot *s)
+{
+	sb_proc_kill(&s->pool->proc, NULL, NULL);
+	if (s->cg)
+		sb_cg_kill_all(s->cg);
+}
+
+static void recycle(struct sb_slot *s, const char *why, struct sb_result *res)
+{
+	log_msg(LOG_DEBUG, "slot %u: recycling workerd %d after %u requests: %s", s->index,
+		(int)s->pool->proc.pid, s->pool->served, why);
+	stop(s);
+	if (res)
+		res->recycled = 1;
+	if (start(s) < 0)
+		log_err("slot %u: cannot start a new workerd (retried at the next request)", s->index);
+}
+
+/*
+ * Wait until the control fd says workerd listens: 1 ready, 0 deadline
+ * passed, -1 workerd exited (or closed its control fd) first.
+ */
+static int wait_ready(struct sb_slot *s, uint64_t deadline)
+{
+	struct sb_pool *p = s->pool;
+
+	while (!p->ready) {
+		struct pollfd pfd[2] = { { p->proc.ctl_fd, POLLIN, 0 }, { p->proc.pidfd, POLLIN, 0 } };
+		uint64_t now = sb_now_ms();
+		int eof;
+
+		if (now >= deadline)
+			return 0;
+		if (poll(pfd, 2, (int)(deadline - now)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_errno("poll");
+		}
+		if (pfd[1].revents)
+			return -1;
+		if (!pfd[0].revents)
+			continue;
+		eof = sb_drain(p->proc.ctl_fd, &p->ctl, 4096);
+		if (strstr(buf_cstr(&p->ctl), "\"listen\""))
+			p->ready = 1;
+		else if (eof)
+			return -1;
+	}
+	return 1;
+}
+
+/* A live, started workerd (its start may not be over); -1 when none can be had. */
+static int ensure_started(struct sb_slot *s)
+{
+	struct sb_pool *p = s->pool;
+
+	if (p->proc.pid > 0 && !sb_proc_exited(&p->proc))
+		return 0;
+	if (p->proc.pid > 0)
+		log_msg(LOG_WARN, "slot %u: warm workerd %d died while idle; replacing it", s->index,
+			(int)p->proc.pid);
+	stop(s);
+	return start(s);
+}
+
+int sb_pool_open(struct sb_slot *s)
+{
+	struct buf cfg = BUF_INIT;
+	const char *js = sb_loader_source();
+	int r;
+
+	s->pool = calloc(1, sizeof(*s->pool));
+	if (!s->pool)
+		return log_err("out of memory");
+	s->pool->proc = (struct sb_proc)SB_PROC_INIT;
+	buf_init(&s->pool->ctl);
+	r = sb_loader_config(&cfg, s->cfg.compat_date);
+	if (r == 0)
+		r = sb_write_file(s->dir, "config.capnp", cfg.data, cfg.len);
+	if (r == 0)
+		r = sb_write_file(s->dir, "loader.js", js, strlen(js));
+	buf_release(&cfg);
+	if (r < 0)
+		return log_err("slot %u: cannot write the loader worker", s->index);
+	return start(s);
+}
+
+void sb_pool_close(struct sb_slot *s)
+{
+	if (!s->pool)
+		return;
+	stop(s);
+	buf_release(&s->pool->ctl);
+	free(s->pool);
+	s->pool = NULL;
+}
+
+pid_t sb_pool_pid(const struct sb_slot *s)
+{
+	return s->pool ? s->pool->proc.pid : -1;
+}
+
+/* The loader's answer -> outcome; 1 when the workerd must be recycled. */
+static int classify_answer(struct sb_result *res)
+{
+	const char *o = sb_http_header(&res->http, SB_LOADER_OUTCOME);
+	char kind[16];
+
+	snprintf(kind, sizeof(kind), "%s", o ? o : "");
+	/* Not the worker's: keep it out of mirrored headers. */
+	for (size_t i = 0; i < res->http.nheaders; i++) {
+		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
+			continue;
+		free(res->http.headers[i].name);
+		free(res->http.headers[i].value);
+		res->http.headers[i] = res->http.headers[--res->http.nheaders];
+		i--;
+	}
+	if (!strcmp(kind, "ok")) {
+		res->outcome = SB_OK;
+		return 0;
+	}
+	if (!strcmp(kind, "load") || !strcmp(kind, "exception")) {
+		res->outcome = kind[0] == 'l' ? SB_LOAD_FAILED : SB_EXCEPTION;
+		buf_add(&res->error, buf_cstr(&res->http.body),
+			res->http.body.len < SB_ERROR_TEXT_MAX ? res->http.body.len : SB_ERROR_TEXT_MAX);
+		if (!res->error.len)
+			buf_addstr(&res->error, kind[0] == 'l' ? "code failed to load" : "uncaught exception");
+		return 0;
+	}
+	res->outcome = SB_CRASHED;
+	log_msg(LOG_WARN, "loader error (outcome '%s', status %d): %.200s", kind, res->http.status,
+		buf_cstr(&res->http.body));
+	buf_addstr(&res->error, "the sandbox failed to run the code");
+	return 1;
+}
+
+static void read_usage(struct sb_slot *s, uint64_t cpu0, struct sb_cg_usage *u, struct sb_result *res)
+{
+	memset(u, 0, sizeof(*u));
+	if (s->cg) {
+		sb_cg_usage(s->cg, u);
+		res->cpu_ms = u->cpu_ns / 1000000;
+		res->peak_bytes = u->peak_bytes;
+	} else if (s->pool->proc.pid > 0) {
+		res->cpu_ms = proc_cpu_ms(s->pool->proc.pid) - cpu0;
+		res->peak_bytes = proc_status_kb(s->pool->proc.pid, "VmHWM:");
+	}
+}
+
+/* After an answered request: recycle on the request count or memory growth. */
+static void after_answer(struct sb_slot *s, struct sb_result *res)
+{
+	struct sb_pool *p = s->pool;
+	uint64_t mem = 0;
+
+	p->served++;
+	if (s->cfg.pool_recycle_requests && p->served >= s->cfg.pool_recycle_requests) {
+		recycle(s, "request count", res);
+		return;
+	}
+	if (!s->cfg.pool_recycle_memory)
+		return;
+	if (s->cg ? sb_cg_memory_current(s->cg, &mem) < 0 : !(mem = proc_status_kb(p->proc.pid, "VmRSS:")))
+		return;
+	if (!p->base_mem)
+		p->base_mem = mem;
+	else if (mem > p->base_mem + s->cfg.pool_recycle_memory)
+		recycle(s, "memory growth", res);
+}
+
+int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
+		const struct sb_request *req, unsigned deadline_ms, struct sb_result *res)
+{
+	struct sb_pool *p = s->pool;
+	struct buf reqbuf = BUF_INIT, stale = BUF_INIT;
+	uint64_t t0 = sb_now_us(), cpu0 = 0;
+	struct sb_exchange x = { .cfd = -1, .request = &reqbuf,
+				 .deadline = t0 / 1000 + deadline_ms,
+				 .max_response = s->cfg.max_response, .out = BUF_INIT };
+	struct sb_cg_usage usage;
+	int ready = 0, must_recycle = 1;
+
+	res->outcome = SB_INTERNAL;
+	if (sb_loader_request(&reqbuf, c, isolate_key, req) < 0) {
+		log_err("slot %u: cannot build the loader request", s->index);
+		goto out;
+	}
+	/* A start that fails at once (workerd exits) is retried once. */
+	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {
+		if (ensure_started(s) < 0)
+			goto out;
+		ready = wait_ready(s, x.deadline);
+		if (ready == 0)
+			break;
+		if (ready < 0) {
+			sb_drain(p->proc.out_fd, &stale, SB_STDERR_KEEP);
+			log_err("slot %u: workerd %d exited while starting: %s", s->index,
+				(int)p->proc.pid, buf_cstr(&stale));
+			stop(s);
+		}
+	}
+	res->start_wait_ms = sb_now_ms() - t0 / 1000;
+	if (ready == 0) {
+		/* The deadline passed while workerd started: no user code ran. */
+		res->outcome = SB_TIMEOUT;
+		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+		goto out;
+	}
+	if (ready < 0)
+		goto out;
+	sb_drain(p->proc.out_fd, &stale, SB_STDERR_KEEP);
+	if (stale.len)
+		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&stale));
+	x.proc = &p->proc;
+	if (s->cg ? sb_cg_reset(s->cg) < 0 : 0)
+		goto out;
+	if (!s->cg) {
+		proc_reset_hwm(p->proc.pid);
+		cpu0 = proc_cpu_ms(p->proc.pid);
+	}
+	x.cfd = sb_connect_socket(s->sock);
+	if (x.cfd < 0 || sb_exchange_run(&x, &res->http) < 0)
+		goto out;
+	close(x.cfd);
+	x.cfd = -1;
+	read_usage(s, cpu0, &usage, res);
+	if (x.out.len)
+		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&x.out));
+
+	if (x.timed_out && !usage.oom_events) {
+		res->outcome = SB_TIMEOUT;
+		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	} else if (x.parsed == SB_HTTP_DONE && !x.exited) {
+		must_recycle = classify_answer(res);
+	} else if (x.parsed == SB_HTTP_TOO_LARGE) {
+		res->outcome = SB_TOO_LARGE;
+		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
+	} else if (usage.oom_events || sb_text_has(&x.out, "out of memory")) {
+		res->outcome = SB_OOM;
+		buf_addstr(&res->error, "memory limit exceeded");
+	} else {
+		res->outcome = SB_CRASHED;
+		buf_addstr(&res->error, x.exited ? "workerd died while running the code"
+						 : "workerd sent no valid HTTP response");
+	}
+	if (must_recycle)
+		recycle(s, sb_outcome_name(res->outcome), res);
+	else
+		after_answer(s, res);
+out:
+	if (res->outcome == SB_INTERNAL && p->proc.pid > 0)
+		recycle(s, "host failure", res);
+	if (x.cfd >= 0)
+		close(x.cfd);
+	res->wall_us = sb_now_us() - t0;
+	res->wall_ms = res->wall_us / 1000;
+	sb_exchange_release(&x);
+	buf_release(&reqbuf);
+	buf_release(&stale);
+	return res->outcome == SB_INTERNAL ? -1 : 0;
+}

@@ -1,0 +1,163 @@
+/*
+ * Process mode: one fresh `workerd serve` per request.  See sandbox.h.
+ *
+ * The config and modules are written into the slot directory, the
+ * listening socket is created here and handed over as descriptor 3, and the
+ * request is written at once (it waits in the backlog while workerd
+ * starts).  workerd's exit status and its stderr tell the outcomes apart:
+ * a code that does not load makes it exit by itself before answering; an
+ * uncaught exception is a 500 with "Uncaught" on stderr.
+ */
+#include "sb_internal.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sb_capnp.h"
+#include "banned.h"
+
+static int prepare_files(struct sb_slot *s, const struct code *c)
+{
+	struct buf cfg = BUF_INIT;
+	char name[32];
+	int r = -1;
+
+	sb_clean_dir(s->dir);
+	for (size_t i = 0; i < c->n; i++) {
+		snprintf(name, sizeof(name), "m%zu", i);
+		if (sb_write_file(s->dir, name, c->mods[i].data, c->mods[i].len) < 0)
+			goto out;
+	}
+	if (sb_capnp_config(&cfg, c, s->cfg.compat_date) < 0) {
+		log_err("slot %u: cannot build workerd config", s->index);
+		goto out;
+	}
+	r = sb_write_file(s->dir, "config.capnp", cfg.data, cfg.len);
+out:
+	buf_release(&cfg);
+	return r;
+}
+
+static void classify(struct sb_slot *s, const struct sb_exchange *x, const struct sb_cg_usage *usage,
+		     int status, unsigned deadline_ms, struct sb_result *res)
+{
+	if (x->timed_out && !usage->oom_events) {
+		res->outcome = SB_TIMEOUT;
+		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	} else if (x->parsed == SB_HTTP_DONE) {
+		res->outcome = SB_OK;
+		if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
+			res->outcome = SB_EXCEPTION;
+			sb_user_error_text(&x->out, &res->error);
+		}
+	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
+		res->outcome = SB_TOO_LARGE;
+		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
+	} else if (usage->oom_events || sb_text_has(&x->out, "out of memory")) {
+		res->outcome = SB_OOM;
+		buf_addstr(&res->error, "memory limit exceeded");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		log_err("slot %u: workerd did not start: %s", s->index, buf_cstr(&x->out));
+		res->outcome = SB_INTERNAL;
+	} else if (WIFEXITED(status) && x->exited && !x->resp_len) {
+		/* workerd exits by itself (status 1) only when the config or code fails to load. */
+		res->outcome = SB_LOAD_FAILED;
+		sb_user_error_text(&x->out, &res->error);
+		if (!res->error.len)
+			buf_addstr(&res->error, "code failed to load");
+	} else {
+		res->outcome = SB_CRASHED;
+		if (WIFSIGNALED(status) && x->exited)
+			buf_addf(&res->error, "workerd died with signal %d", WTERMSIG(status));
+		else
+			buf_addstr(&res->error, "workerd sent no valid HTTP response");
+	}
+}
+
+int sb_process_run(struct sb_slot *s, const struct code *c, const struct sb_request *req,
+		   unsigned deadline_ms, struct sb_result *res)
+{
+	static char *const args[] = { (char *)"serve", (char *)"config.capnp",
+				      (char *)"--socket-fd", (char *)"http=3", NULL };
+	struct buf reqbuf = BUF_INIT;
+	uint64_t t0 = sb_now_us();
+	struct sb_exchange x = { .cfd = -1, .request = &reqbuf,
+				 .deadline = t0 / 1000 + deadline_ms,
+				 .max_response = s->cfg.max_response, .out = BUF_INIT };
+	struct sb_proc p = SB_PROC_INIT;
+	struct sb_cg_usage usage = { 0, 0, 0 };
+	struct rusage ru;
+	int lfd = -1, status = 0;
+
+	x.proc = &p;
+	res->outcome = SB_INTERNAL;
+	if (prepare_files(s, c) < 0 ||
+	    sb_http_request(&reqbuf, req->method, req->path, req->headers, req->nheaders,
+			    req->body, req->body_len) < 0)
+		goto out;
+	if ((lfd = sb_listen_socket(s->sock)) < 0)
+		goto out;
+	if (s->cg && sb_cg_reset(s->cg) < 0)
+		goto out;
+	if (sb_proc_spawn(s, args, lfd, 0, &p) < 0)
+		goto out;
+	x.cfd = sb_connect_socket(s->sock);
+	close(lfd);
+	lfd = -1;
+	if (x.cfd < 0 || sb_exchange_run(&x, &res->http) < 0)
+		goto out;
+	/*
+	 * The connection closed without a byte: workerd is on its way out
+	 * (code that fails to load makes it exit 1).  Give it a moment to
+	 * finish exiting so its own status, not our SIGKILL, tells why.
+	 */
+	if (!x.exited && !x.timed_out && x.parsed == SB_HTTP_INVALID && !x.resp_len) {
+		struct pollfd pw = { p.pidfd, POLLIN, 0 };
+		uint64_t now = sb_now_ms();
+		int grace = x.deadline > now ? (int)(x.deadline - now) : 0;
+
+		if (poll(&pw, 1, grace < 1000 ? grace : 1000) == 1)
+			x.exited = 1;
+	}
+	{
+		int out_fd = p.out_fd;
+		/* keep what it wrote while dying */
+		p.out_fd = -1;
+		sb_proc_kill(&p, &status, &ru);
+		sb_drain(out_fd, &x.out, SB_STDERR_KEEP);
+		close(out_fd);
+	}
+	if (s->cg) {
+		sb_cg_kill_all(s->cg); /* logs if anything survives */
+		sb_cg_usage(s->cg, &usage);
+		res->cpu_ms = usage.cpu_ns / 1000000;
+		res->peak_bytes = usage.peak_bytes;
+	} else {
+		res->cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+			      (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+		res->peak_bytes = (uint64_t)ru.ru_maxrss * 1024;
+	}
+	if (x.out.len)
+		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&x.out));
+	classify(s, &x, &usage, status, deadline_ms, res);
+out:
+	if (p.pid > 0) {
+		sb_proc_kill(&p, NULL, NULL);
+		if (s->cg)
+			sb_cg_kill_all(s->cg);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	if (x.cfd >= 0)
+		close(x.cfd);
+	res->wall_us = sb_now_us() - t0;
+	res->wall_ms = res->wall_us / 1000;
+	sb_clean_dir(s->dir);
+	sb_exchange_release(&x);
+	buf_release(&reqbuf);
+	return res->outcome == SB_INTERNAL ? -1 : 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * Tests for pool mode (sandbox/sb_pool.c, sb_loader.c, sb_loader.js).
+ *
+ * The loader envelope and config are checked as bytes: control headers a
+ * user sends are dropped, ours carry the method, the code length and the
+ * isolate key, and the body is the code's canonical encoding followed by
+ * the user's body.  With the real workerd installed, a pool slot (without
+ * cgroups, so the /proc usage path is exercised too) runs requests: a new
+ * isolate each time unless keyed, the outcomes of process mode with the
+ * same texts (exception, load failure, timeout, response too large), the
+ * workerd replaced after a timeout and after pool_recycle_requests, and
+ * nothing left running after close.
+ */
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "code.h"
+#include "sandbox.h"
+#include "sb_internal.h"
+#include "sb_loader.h"
+#include "banned.h"
+
+#define WORKERD_REL "node_modules/@cloudflare/workerd-linux-64/bin/workerd"
+
+static void make_code(struct code *c, const char *src)
+{
+	code_init(c);
+	ck_assert_int_eq(code_from_js(c, src, strlen(src), NULL, NULL), CODE_OK);
+}
+
+START_TEST(test_envelope)
+{
+	struct code c;
+	struct buf out = BUF_INIT, enc = BUF_INIT, want = BUF_INIT;
+	struct sb_header h[] = { { (char *)"Content-Type", (char *)"application/json" },
+				 { (char *)"X-Oyster-Pool-Method", (char *)"DELETE" },
+				 { (char *)"x-oyster-pool-isolate", (char *)"forged" } };
+	struct sb_request rq = { "PUT", "/p?q=1", h, 3, "{\"a\":1}", 7 };
+	const char *body;
+
+	make_code(&c, "export default { fetch() { return new Response('x'); } }");
+	ck_assert_int_eq(code_encode(&c, &enc), 0);
+	ck_assert_int_eq(sb_loader_request(&out, &c, "0xkey", &rq), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "POST /p?q=1 HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Content-Type: application/json\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "x-oyster-pool-method: PUT\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "x-oyster-pool-isolate: 0xkey\r\n"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "DELETE"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "forged"));
+	buf_addf(&want, "x-oyster-pool-code-length: %zu\r\n", enc.len);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), buf_cstr(&want)));
+	body = strstr(buf_cstr(&out), "\r\n\r\n") + 4;
+	ck_assert_uint_eq((size_t)(out.data + out.len - body), enc.len + 7);
+	ck_assert_int_eq(memcmp(body, enc.data, enc.len), 0);
+	ck_assert_int_eq(memcmp(body + enc.len, "{\"a\":1}", 7), 0);
+	/* no key: no isolate header; a key with CR/LF cannot be sent */
+	buf_reset(&out);
+	ck_assert_int_eq(sb_loader_request(&out, &c, NULL, &rq), 0);
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "x-oyster-pool-isolate"));
+	buf_reset(&out);
+	ck_assert_int_eq(sb_loader_request(&out, &c, "a\r\nb: c", &rq), -1);
+	code_release(&c);
+	buf_release(&out);
+	buf_release(&enc);
+	buf_release(&want);
+}
+END_TEST
+
+START_TEST(test_config_and_source)
+{
+	struct buf b = BUF_INIT;
+
+	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07"), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"LOADER\", workerLoader = ())"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"COMPAT_DATE\", text = \"2023-03-07\")"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "globalOutbound = \"deny-all\""));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"deny-all\", network = (allow = []))"));
+	buf_reset(&b);
+	ck_assert_int_eq(sb_loader_config(&b, "2023\"); evil"), -1);
+	buf_release(&b);
+	/* the embedded source is the file, whole */
+	ck_assert_ptr_nonnull(strstr(sb_loader_source(), "globalOutbound: null"));
+	ck_assert_ptr_nonnull(strstr(sb_loader_source(), "env: {}"));
+	ck_assert_uint_gt(strlen(sb_loader_source()), 2000);
+}
+END_TEST
+
+/* ---- with the real workerd ---- */
+
+static char workerd[PATH_MAX], run_dir[] = "/tmp/oyster-test-pool.XXXXXX";
+
+static int have_workerd(void)
+{
+	int fd;
+
+	if (!realpath(WORKERD_REL, workerd) || access(workerd, X_OK) < 0) {
+		fprintf(stderr, "test_sb_pool: %s not installed; real-workerd tests skipped\n", WORKERD_REL);
+		return 0;
+	}
+	/* valgrind (3.19) does not know pidfd_open, which the slot owner needs */
+	fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (fd < 0) {
+		fprintf(stderr, "test_sb_pool: no pidfd_open here (valgrind?); real-workerd tests skipped\n");
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+static void open_slot(struct sb_slot *s, unsigned recycle)
+{
+	struct sb_config cfg = {
+		.mode = SB_MODE_POOL, .workerd_path = workerd, .run_dir = run_dir,
+		.instance = "unit", .compat_date = "2023-03-07", .use_cgroups = 0,
+		.max_response = 4096, .pool_recycle_requests = recycle,
+	};
+
+	ck_assert_ptr_nonnull(mkdtemp(run_dir));
+	ck_assert_int_eq(sb_slot_open(s, &cfg, 0), 0);
+	ck_assert_ptr_nonnull(s->pool);
+}
+
+static void close_slot(struct sb_slot *s)
+{
+	sb_slot_close(s);
+	rmdir(run_dir);
+	memcpy(run_dir + strlen(run_dir) - 6, "XXXXXX", 6);
+}
+
+/* Run src on body; returns the outcome, the body or error text in out. */
+static enum sb_outcome run1(struct sb_slot *s, const char *src, const char *key, const char *method,
+			    unsigned deadline, struct buf *out, int *recycled)
+{
+	struct code c;
+	struct sb_result r;
+	struct sb_request rq = { method, "/path?x=1", NULL, 0, "{}", 2 };
+	enum sb_outcome o;
+
+	make_code(&c, src);
+	sb_result_init(&r);
+	ck_assert_int_eq(sb_run_keyed(s, &c, key, &rq, deadline, &r), 0);
+	o = r.outcome;
+	buf_reset(out);
+	if (o == SB_OK) {
+		buf_add(out, r.http.body.data ? r.http.body.data : "", r.http.body.len);
+		ck_assert_ptr_null(sb_http_header(&r.http, SB_LOADER_OUTCOME));
+	} else {
+		buf_addstr(out, buf_cstr(&r.error));
+	}
+	if (recycled)
+		*recycled = r.recycled;
+	sb_result_release(&r);
+	code_release(&c);
+	return o;
+}
+
+static const char *const counter =
+	"let n = 0; export default { fetch(r) { n++; return new Response(n + ' ' + r.method + ' ' + r.url); } }";
+
+START_TEST(test_pool_runs)
+{
+	struct sb_slot s;
+	struct buf out = BUF_INIT;
+	pid_t first;
+	int rec = 0;
+
+	if (!have_workerd())
+		return;
+	open_slot(&s, 0);
+	first = sb_pool_pid(&s);
+	ck_assert_int_gt(first, 0);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_eq(run1(&s, counter, NULL, "GET", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
+	/* keyed: the isolate is kept */
+	ck_assert_int_eq(run1(&s, counter, "k1", "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_eq(run1(&s, counter, "k1", "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "2 POST http://worker/path?x=1");
+
+	ck_assert_int_eq(run1(&s, "export default { fetch() { throw new Error('boom'); } }", NULL, "POST",
+			      5000, &out, &rec), SB_EXCEPTION);
+	ck_assert_str_eq(buf_cstr(&out), "Uncaught Error: boom");
+	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, "export default { fetch() { return new Response('x' } }", NULL, "POST",
+			      5000, &out, &rec), SB_LOAD_FAILED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Uncaught SyntaxError: missing ) after argument list"));
+	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, "export default { fetch() { return new Response('y'.repeat(5000)); } }",
+			      NULL, "POST", 5000, &out, &rec), SB_TOO_LARGE);
+	ck_assert_int_eq(rec, 1);
+
+	/* a cut-off response replaced the workerd; so does a timeout, and the
+	 * keyed isolate goes with it */
+	ck_assert_int_ne(sb_pool_pid(&s), first);
+	first = sb_pool_pid(&s);
+	ck_assert_int_eq(run1(&s, "export default { fetch() { for (;;) {} } }", NULL, "POST", 300, &out, &rec),
+			 SB_TIMEOUT);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(run1(&s, counter, "k1", "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_ne(sb_pool_pid(&s), first);
+	ck_assert_int_eq(kill(first, 0), -1); /* the timed-out one was reaped */
+	close_slot(&s);
+	buf_release(&out);
+}
+END_TEST
+
+START_TEST(test_recycle_count_and_close)
+{
+	struct sb_slot s;
+	struct buf out = BUF_INIT;
+	int rec = 0;
+	pid_t pid;
+
+	if (!have_workerd())
+		return;
+	open_slot(&s, 2);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
+	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
+	ck_assert_int_eq(rec, 1); /* the 2nd answered request replaced it */
+	/* killed from outside while idle: replaced before the next request */
+	pid = sb_pool_pid(&s);
+	ck_assert_int_gt(pid, 0);
+	kill(pid, SIGKILL);
+	usleep(100 * 1000);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_ne(sb_pool_pid(&s), pid);
+	pid = sb_pool_pid(&s);
+	close_slot(&s);
+	ck_assert_int_eq(kill(pid, 0), -1); /* killed and reaped at close */
+	buf_release(&out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sb_pool");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_config_and_source);
+	tcase_add_test(tc, test_pool_runs);
+	tcase_add_test(tc, test_recycle_count_and_close);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
