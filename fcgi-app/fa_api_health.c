@@ -101,13 +101,20 @@ void fa_api_healthz(struct fa_ctx *c)
 	int ok;
 
 	/* Report every protection honestly: "off" means this build or host does not provide it. */
-	prot = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
+	/* The daemon refuses to start when a configured jail cannot be built, so "on" means in force. */
+	const char *jail = c->conf->jail ? "on" : "off";
+	prot = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
 			 "cgroups", st->cgroup_version == 1 ? "v1" : st->cgroup_version == 2 ? "v2" : "off",
 			 "memory_limit", st->cgroup_version ? "on" : "off",
 			 "cpu_quota", st->cgroup_version ? "on" : "off",
 			 "pids_limit", st->cgroup_version ? "on" : "off",
 			 "workerd_outbound_network", "denied",
-			 "wall_clock_deadline", "on");
+			 "wall_clock_deadline", "on",
+			 "namespaces", jail,
+			 "read_only_root", jail,
+			 "unprivileged_uid", jail,
+			 "no_new_privs", jail,
+			 "seccomp", c->conf->jail && c->conf->seccomp ? "on" : "off");
 	reply = json_pack("{s:s,s:s,s:{s:i,s:i,s:i},s:o,s:I,s:o}",
 			  "version", OYSTER_VERSION,
 			  "mode", c->conf->sandbox_mode,

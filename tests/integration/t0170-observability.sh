@@ -35,3 +35,14 @@ check "access log line is JSON" jq -e . <<<"$line"
 for f in request_id code_id status duration_ms wall_ms cpu_ms peak_memory_bytes outcome; do
   check "access log has $f" jq -e "has(\"$f\")" <<<"$line"
 done
+
+# The jail is in force and /healthz says so; the workerds prove it.
+for k in namespaces read_only_root unprivileged_uid no_new_privs seccomp; do
+  eq "healthz protection $k" "$(jq -r ".protections.$k" <<<"$hz")" on
+done
+for p in $(stack_workerd_pids "$IT_DIR/node"); do
+  eq "workerd $p runs as the sandbox uid" "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" 61234
+  eq "workerd $p has no capabilities" "$(awk '/^CapEff:/ {print $2}' "/proc/$p/status")" 0000000000000000
+  eq "workerd $p is under seccomp" "$(awk '/^Seccomp:/ {print $2}' "/proc/$p/status")" 2
+  check "workerd $p is in its own network namespace" test "$(readlink "/proc/$p/ns/net")" != "$(readlink /proc/self/ns/net)"
+done
