@@ -35,12 +35,13 @@ LIB_SRC     = $(COMMON_SRC) $(SANDBOX_SRC) $(FCGI_SRC) $(CW_SRC)
 LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ADV_TOOLS   = $(patsubst tests/adversarial/%.c,$(BUILD)/tests/%,$(wildcard tests/adversarial/adv_*.c))
 BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/oyster-chain-watcher $(BUILD)/bin/oysterctl $(BUILD)/bin/oyster-jail-run $(BUILD)/bin/gendoc
 
 .PHONY: all deps build bins run test unit check-sanitize check-valgrind integration clean docs \
-	install deb test-package test-lb
+	install deb test-package test-lb test-adversarial test-adversarial-quick
 all: build
-build: $(BINS) $(UNIT_BIN) $(BUILD)/tests/probe $(BUILD)/contracts/.stamp
+build: $(BINS) $(UNIT_BIN) $(BUILD)/tests/probe $(ADV_TOOLS) $(BUILD)/contracts/.stamp
 # The installed programs only (what the .deb build needs: no tests, no contracts).
 bins: $(BINS)
 
@@ -76,6 +77,12 @@ $(BUILD)/tests/probe: tests/adversarial/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
+# The adversarial tests' own clients and servers (slow HTTP, flood, raw FastCGI,
+# hostile JSON-RPC): standalone C, loopback only.
+$(BUILD)/tests/adv_%: tests/adversarial/adv_%.c common/banned.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Icommon -pthread -o $@ $<
+
 $(BUILD)/bin/gendoc: $(BUILD)/obj/tools/gendoc.o $(BUILD)/lib/liboyster.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
@@ -108,6 +115,7 @@ bench-quick:
 	@BENCH_QUICK=1 bench/run.sh
 
 include contracts/contracts.mk
+include tests/fuzz/fuzz.mk
 
 deps:
 	@scripts/deps.sh
@@ -150,6 +158,8 @@ test: deps
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory test-contracts
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-check
+	@$(MAKE) --no-print-directory test-adversarial-quick
 	@$(MAKE) --no-print-directory test-package
 
 # ---- packaging ---------------------------------------------------------------
@@ -192,6 +202,6 @@ install: $(BINS) $(BUILD)/oyster-executor.site
 	install -d -m 0750 $(DESTDIR)/var/lib/oyster-executor
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -230,19 +230,32 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 					  size_t max_body,
 					  struct sb_http_response *r)
 {
-	const char *hend = memmem(data, len < SB_HTTP_MAX_HEAD ? len : SB_HTTP_MAX_HEAD,
-				  "\r\n\r\n", 4);
-	const char *te, *cl;
+	const char *hend, *te, *cl;
 	size_t head_len, avail, n;
 	enum sb_http_parse st;
 
-	if (!hend)
-		return (len >= SB_HTTP_MAX_HEAD || eof) ? SB_HTTP_INVALID : SB_HTTP_INCOMPLETE;
-	head_len = (size_t)(hend - data) + 4;
+	/*
+	 * Interim 1xx heads (e.g. "100 Continue" when the forwarded request had
+	 * Expect: 100-continue) come before the real response: skip them.
+	 * 101 would switch protocols, which a worker response cannot do here.
+	 */
+	for (;;) {
+		hend = memmem(data, len < SB_HTTP_MAX_HEAD ? len : SB_HTTP_MAX_HEAD, "\r\n\r\n", 4);
+		if (!hend)
+			return (len >= SB_HTTP_MAX_HEAD || eof) ? SB_HTTP_INVALID : SB_HTTP_INCOMPLETE;
+		head_len = (size_t)(hend - data) + 4;
+		sb_http_response_release(r);
+		if (parse_head(data, head_len - 2, r) < 0 || r->status == 101)
+			return SB_HTTP_INVALID;
+		if (r->status >= 200)
+			break;
+		data += head_len;
+		len -= head_len;
+	}
 	avail = len - head_len;
-	sb_http_response_release(r);
-	if (parse_head(data, head_len - 2, r) < 0)
-		return SB_HTTP_INVALID;
+	/* RFC 9112 6.3: these end at the blank line, whatever the headers say. */
+	if (r->status == 204 || r->status == 304)
+		return SB_HTTP_DONE;
 	te = sb_http_header(r, "transfer-encoding");
 	cl = sb_http_header(r, "content-length");
 	/* Two framings, or one given twice, is how responses get smuggled. */
@@ -270,8 +283,6 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 			buf_reset(&r->body);
 		return st;
 	}
-	if (r->status == 204 || r->status == 304 || r->status < 200)
-		return SB_HTTP_DONE;
 	if (cl) {
 		if (parse_len(cl, strlen(cl), 10, &n) < 0)
 			return SB_HTTP_INVALID;

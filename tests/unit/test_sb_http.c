@@ -754,6 +754,40 @@ START_TEST(test_reuse_response)
 }
 END_TEST
 
+
+/* Found by fuzz_sb_http_response: an interim 100 Continue (workerd sends one
+ * when a forwarded request has Expect: 100-continue) is not the answer. */
+START_TEST(test_interim_100_skipped)
+{
+	static const char resp[] = "HTTP/1.1 100 Continue\r\n\r\n"
+				   "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+	struct sb_http_response r;
+
+	sb_http_response_init(&r);
+	ck_assert_int_eq(sb_http_parse_response(resp, sizeof(resp) - 1, 0, 100, &r), SB_HTTP_DONE);
+	ck_assert_int_eq(r.status, 201);
+	ck_assert_uint_eq(r.body.len, 2);
+	ck_assert_int_eq(sb_http_parse_response(resp, 27, 0, 100, &r), SB_HTTP_INCOMPLETE);
+	ck_assert_int_eq(sb_http_parse_response("HTTP/1.1 101 Switching\r\n\r\n", 28, 0, 100, &r),
+			 SB_HTTP_INVALID);
+	sb_http_response_release(&r);
+}
+END_TEST
+
+/* Found by fuzz_sb_http_response: 204/304 end at the blank line even when chunked. */
+START_TEST(test_204_chunked_has_no_body)
+{
+	static const char resp[] = "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "4\r\nbody\r\n0\r\n\r\n";
+	struct sb_http_response r;
+
+	sb_http_response_init(&r);
+	ck_assert_int_eq(sb_http_parse_response(resp, sizeof(resp) - 1, 1, 100, &r), SB_HTTP_DONE);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_uint_eq(r.body.len, 0);
+	sb_http_response_release(&r);
+}
+END_TEST
 static Suite *sb_http_suite(void)
 {
 	Suite *s = suite_create("sb_http");
@@ -789,6 +823,8 @@ static Suite *sb_http_suite(void)
 	tcase_add_test(resp, test_header_count);
 	tcase_add_test(resp, test_header_lookup);
 	tcase_add_test(resp, test_reuse_response);
+	tcase_add_test(resp, test_interim_100_skipped);
+	tcase_add_test(resp, test_204_chunked_has_no_body);
 	suite_add_tcase(s, resp);
 	return s;
 }
