@@ -3,7 +3,8 @@
 # fresh workerd in its cgroup -> back): starts its own node on a free
 # loopback port, runs the prime-factor example N times (default 20) one
 # after another, and prints min / median / p90 / max in ms.  Use a running
-# node instead with URL=http://127.0.0.1:8080.
+# node instead with URL=http://127.0.0.1:8080; SANDBOX_MODE=process measures
+# process mode (default: pool).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/stack-lib.sh"
@@ -12,7 +13,7 @@ dir=""
 if [ -z "${URL:-}" ]; then
   dir=$(mktemp -d /tmp/oyster-lat.XXXXXX)
   trap 'stack_stop "$dir/node"; rm -rf "$dir"' EXIT
-  stack_init "$dir/node" log_level=warn >/dev/null
+  stack_init "$dir/node" log_level=warn "sandbox_mode=${SANDBOX_MODE:-pool}" >/dev/null
   stack_start "$dir/node"
   URL=$(stack_url "$dir/node")
 fi
