@@ -87,6 +87,7 @@ void fa_execute_keyed(struct fa_ctx *c, const struct code *code, const char *iso
 	sb_run_keyed(c->slot, code, isolate_key, req, (unsigned)c->conf->deadline_ms, &res);
 	fa_stats_slot_busy(c->stats, c->slot->index, 0);
 	fa_stats_exec(c->stats, res.outcome, res.wall_ms);
+	fa_stats_start_wait(c->stats, c->conf->sandbox_mode, res.start_wait_ms);
 	c->executed = 1;
 	c->outcome = res.outcome;
 	c->wall_ms = res.wall_ms;

@@ -122,7 +122,9 @@ void fa_stats_request(struct fa_stats *st, enum fa_route route, int status)
 	if (!st || (unsigned)route >= FA_ROUTE_COUNT)
 		return;
 	fa_stats_add(&st->requests[route][status_index(status)], 1);
-	fa_stats_window_note(st, fa_stats_now_s(), error);
+	/* Monitoring's own polls would dilute the rate the error window judges. */
+	if (route != FA_ROUTE_HEALTHZ && route != FA_ROUTE_METRICS)
+		fa_stats_window_note(st, fa_stats_now_s(), error);
 }
 
 static unsigned lat_bucket(uint64_t ms)
@@ -152,6 +154,14 @@ void fa_stats_exec(struct fa_stats *st, enum sb_outcome outcome, uint64_t wall_m
 	fa_stats_add(&st->exec_count, 1);
 	if ((unsigned)outcome < FA_OUTCOME_COUNT)
 		fa_stats_add(&st->outcomes[outcome], 1);
+}
+
+void fa_stats_start_wait(struct fa_stats *st, const char *sandbox_mode, uint64_t ms)
+{
+	if (!st || !sandbox_mode || strcmp(sandbox_mode, "pool"))
+		return;
+	fa_stats_add(&st->wait_hist[lat_bucket(ms)], 1);
+	fa_stats_add(&st->wait_sum_ms, ms);
 }
 
 void fa_stats_slot_busy(struct fa_stats *st, unsigned slot, int busy)
@@ -238,6 +248,20 @@ int fa_stats_prometheus(const struct fa_stats *st, struct buf *out)
 	for (unsigned o = 0; o < FA_OUTCOME_COUNT; o++)
 		buf_addf(out, "oyster_executions_total{outcome=\"%s\"} %llu\n",
 			 sb_outcome_name((enum sb_outcome)o), (unsigned long long)rd(&st->outcomes[o]));
+	buf_addstr(out, "# HELP oyster_workerd_start_wait_seconds Pool mode: time runs waited for their slot's workerd to (re)start.\n"
+			"# TYPE oyster_workerd_start_wait_seconds histogram\n");
+	cum = 0;
+	for (unsigned b = 0; b <= FA_LAT_BUCKETS; b++) {
+		cum += rd(&st->wait_hist[b]);
+		if (b < FA_LAT_BUCKETS)
+			buf_addf(out, "oyster_workerd_start_wait_seconds_bucket{le=\"%g\"} %llu\n",
+				 (double)lat_bounds_ms[b] / 1000.0, (unsigned long long)cum);
+		else
+			buf_addf(out, "oyster_workerd_start_wait_seconds_bucket{le=\"+Inf\"} %llu\n",
+				 (unsigned long long)cum);
+	}
+	buf_addf(out, "oyster_workerd_start_wait_seconds_sum %.3f\noyster_workerd_start_wait_seconds_count %llu\n",
+		 (double)rd(&st->wait_sum_ms) / 1000.0, (unsigned long long)cum);
 	buf_addstr(out, "# HELP oyster_limit_breaches_total Executions stopped at a limit: deadline_ms, memory_limit, max_response_bytes.\n"
 			"# TYPE oyster_limit_breaches_total counter\n");
 	buf_addf(out, "oyster_limit_breaches_total{kind=\"deadline\"} %llu\n"

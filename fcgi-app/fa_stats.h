@@ -12,13 +12,14 @@
  * one-second buckets, each a 64-bit word holding (second << 24 | count)
  * updated with compare-and-swap, so a bucket reused for a new second is
  * reset and counted in one atomic step and no process can lose another's
- * count at a second boundary.  An "error" is a handler answer with a 5xx
- * status that is our fault: not 503 (BUSY is load, RPC_UNAVAILABLE is the
- * chain's), not 504 (the user's deadline), and not an execution whose
- * outcome the user's code caused (timeout, oom, exception, too large, load
- * failure).  Each handler serves one request at a time, so fa_stats_exec
- * leaves that verdict in a process-local flag that the following
- * fa_stats_request consumes.
+ * count at a second boundary.  Requests for /healthz and /metrics are left
+ * out (a scraper must not dilute the rate it watches).  An "error" is a
+ * handler answer with a 5xx status that is our fault: not 503 (BUSY is
+ * load, RPC_UNAVAILABLE is the chain's), not 504 (the user's deadline), and
+ * not an execution whose outcome the user's code caused (timeout, oom,
+ * exception, too large, load failure).  Each handler serves one request at
+ * a time, so fa_stats_exec leaves that verdict in a process-local flag that
+ * the following fa_stats_request consumes.
  *
  * Chain metrics are not counters of this process: they are read from the
  * SQLite tables the chain watcher writes (fa_stats_chain.c).
@@ -64,6 +65,8 @@ struct fa_stats {
 	uint64_t http_sum_ms[FA_ROUTE_COUNT];
 	uint64_t win_requests[FA_WINDOW_S]; /* second << 24 | count */
 	uint64_t win_errors[FA_WINDOW_S];
+	uint64_t wait_hist[FA_LAT_BUCKETS + 1]; /* pool mode: waits for a workerd to start */
+	uint64_t wait_sum_ms;
 };
 
 struct fa_stats *fa_stats_create(void);
@@ -72,6 +75,14 @@ void fa_stats_request(struct fa_stats *st, enum fa_route route, int status);
 /* How long the handler took for it (read, dispatch, send), for the latency histogram. */
 void fa_stats_request_duration(struct fa_stats *st, enum fa_route route, uint64_t ms);
 void fa_stats_exec(struct fa_stats *st, enum sb_outcome outcome, uint64_t wall_ms);
+/*
+ * Pool mode: how long a run waited for its slot's workerd to (re)start
+ * (sb_result.start_wait_ms; 0 when the warm one was ready).  This is the
+ * part of workerd's start time requests feel; the sandbox does not report
+ * the start itself.  Process mode starts workerd inside every run (its
+ * wall time), so nothing is recorded there.
+ */
+void fa_stats_start_wait(struct fa_stats *st, const char *sandbox_mode, uint64_t ms);
 void fa_stats_add(uint64_t *counter, uint64_t n);
 void fa_stats_slot_busy(struct fa_stats *st, unsigned slot, int busy);
 unsigned fa_stats_busy_slots(const struct fa_stats *st);

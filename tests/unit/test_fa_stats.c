@@ -450,6 +450,8 @@ START_TEST(test_error_classification)
 	fa_stats_request(st, FA_ROUTE_SERVERLESS, 500);   /* ours */
 	fa_stats_exec(st, SB_LOAD_FAILED, 10);
 	fa_stats_request(st, FA_ROUTE_SERVERLESS, 422);   /* 4xx never */
+	fa_stats_request(st, FA_ROUTE_HEALTHZ, 200);      /* monitoring: not in the window */
+	fa_stats_request(st, FA_ROUTE_METRICS, 500);
 	fa_stats_window_sum(st, fa_stats_now_s(), 60, &r, &e);
 	ck_assert_uint_eq(r, 11);
 	ck_assert_uint_eq(e, 4);
@@ -490,6 +492,20 @@ START_TEST(test_request_duration_and_breaches)
 	ASSERT_LINE(&out, "oyster_slot_busy{slot=\"1\"} 1");
 	ASSERT_LINE(&out, "oyster_slot_busy{slot=\"2\"} 0");
 	ck_assert_uint_eq(count_prefix(&out, "oyster_slot_busy{"), 3);
+	/* waits for a workerd start: pool mode only */
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_count 0");
+	fa_stats_start_wait(st, "pool", 0);
+	fa_stats_start_wait(st, "pool", 40);
+	fa_stats_start_wait(st, "process", 40);
+	fa_stats_start_wait(st, NULL, 40);
+	fa_stats_start_wait(NULL, "pool", 40);
+	buf_reset(&out);
+	render(&out);
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_bucket{le=\"0.005\"} 1");
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_bucket{le=\"0.05\"} 2");
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_bucket{le=\"+Inf\"} 2");
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_count 2");
+	ASSERT_LINE(&out, "oyster_workerd_start_wait_seconds_sum 0.040");
 	ck_assert_uint_eq(count_prefix(&out, "# HELP "), count_prefix(&out, "# TYPE "));
 	buf_release(&out);
 }
