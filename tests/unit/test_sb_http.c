@@ -768,7 +768,8 @@ START_TEST(test_interim_100_skipped)
 	ck_assert_int_eq(r.status, 201);
 	ck_assert_uint_eq(r.body.len, 2);
 	ck_assert_int_eq(sb_http_parse_response(resp, 27, 0, 100, &r), SB_HTTP_INCOMPLETE);
-	ck_assert_int_eq(sb_http_parse_response("HTTP/1.1 101 Switching\r\n\r\n", 28, 0, 100, &r),
+	ck_assert_int_eq(sb_http_parse_response("HTTP/1.1 101 Switching\r\n\r\n",
+						 strlen("HTTP/1.1 101 Switching\r\n\r\n"), 0, 100, &r),
 			 SB_HTTP_INVALID);
 	sb_http_response_release(&r);
 }
