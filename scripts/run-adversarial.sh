@@ -7,7 +7,7 @@
 #   ADV_FILTER=pattern   run only tests whose name matches
 #   ADV_TIMEOUT=seconds  per-test limit (default 600; 300 with ADV_QUICK=1)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 export ADV_QUICK=${ADV_QUICK:-0}
 limit=${ADV_TIMEOUT:-$([ "$ADV_QUICK" = 1 ] && echo 300 || echo 600)}
 summary=$(mktemp /tmp/oyster-adv-summary.XXXXXX)

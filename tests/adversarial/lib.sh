@@ -117,9 +117,9 @@ adv_restarts() { curl -s "$URL/metrics" | awk '/^oyster_handler_restarts_total/ 
 # adv_next [N]: N legitimate executions (the README's factors example) must
 # succeed; failures are counted for the summary and fail the test.
 adv_next() {
-  local n=${1:-1} i
+  local n=${1:-1}
   [ -n "${ADV_FID:-}" ] || ADV_FID=$(upload "$IT_ROOT/examples/factors.js" 2>/dev/null || true)
-  for i in $(seq 1 "$n"); do
+  for _ in $(seq 1 "$n"); do
     ADV_NEXT_TRIES=$((ADV_NEXT_TRIES + 1))
     run "${ADV_FID:-none}" '{"num":210}'
     IT_CHECKS=$((IT_CHECKS + 1))

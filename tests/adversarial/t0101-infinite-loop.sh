@@ -46,7 +46,7 @@ adv_note "$n loop kinds stopped: 504 EXECUTION_TIMEOUT (microtask storm: $mcode)
 
 # The other slot's latency while one slot burns a core.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-lat() { local i t0; for i in $(seq 1 7); do t0=$(now_ms); run "$fid" '{"num":1001}'; echo $(( $(now_ms) - t0 )); done; }
+lat() { local t0; for _ in $(seq 1 7); do t0=$(now_ms); run "$fid" '{"num":1001}'; echo $(( $(now_ms) - t0 )); done; }
 base=$(lat | median)
 burn=$(upload "$(js burn 'export default { fetch() { for (;;) {} } }')")
 ( curl -s -o /dev/null --max-time 10 "$URL/api/serverless" -d "{\"code_id\":\"$burn\"}" ) &

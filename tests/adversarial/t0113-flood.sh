@@ -17,7 +17,7 @@ handlers0=$(adv_handlers)
 burn=$(upload "$(js burn 'export default { async fetch(r) { const { ms } = await r.json(); const t = Date.now(); while (Date.now() - t < ms) {} return Response.json({ ok: true }); } }')")
 fid=$(upload "$IT_ROOT/examples/factors.js")
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-lat() { local i t0; for i in $(seq 1 7); do t0=$(now_ms); run "$fid" '{"num":1001}'; echo $(( $(now_ms) - t0 )); done; }
+lat() { local t0; for _ in $(seq 1 7); do t0=$(now_ms); run "$fid" '{"num":1001}'; echo $(( $(now_ms) - t0 )); done; }
 base=$(lat | median)
 
 sum_rss() { local p s=0; for p in "$@"; do s=$((s + $(rss_kb "$p"))); done; echo "$s"; }

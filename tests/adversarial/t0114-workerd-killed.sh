@@ -9,7 +9,7 @@
 DL=8000
 slow_src='export default { fetch() { const t = Date.now(); while (Date.now() - t < 4000) {} return new Response("done"); } }'
 for mode in pool process; do
-  if [ "$mode" = process ]; then stack_stop "$IT_DIR/node"; ADV_FID=; fi
+  if [ "$mode" = process ]; then stack_stop "$IT_DIR/node"; fi
   adv_start sandbox_mode=$mode slots=2 deadline_ms=$DL
   slow=$(upload "$(js slow "$slow_src")")
   for round in 1 2; do

@@ -21,7 +21,7 @@ inflight() { # inflight NAME: a 3 s request in the background, status in $IT_DIR
       -d "{\"code_id\":\"$loop\",\"input\":null}" >"$IT_DIR/$1.status" ) &
 }
 busy1() { [ "$(curl -s "$URL/healthz" | jq .slots.busy)" = 1 ]; }
-cgroups_left() { ls -d /sys/fs/cgroup/*/oyster/"$inst"/* 2>/dev/null | grep -c '/slot[0-9]*$' || true; }
+cgroups_left() { local d n=0; for d in /sys/fs/cgroup/*/oyster/"$inst"/slot*; do [ -d "$d" ] && n=$((n + 1)); done; echo "$n"; }
 start_master() {
   "$OYSTER_FCGI" -c "$node/executor.conf" >>"$node/fcgi.log" 2>&1 &
   echo $! >"$node/fcgi.pid"

@@ -69,7 +69,6 @@ eq "one mined submit per job" \
   "$(sqlite3 "$db" "SELECT count(*) FROM (SELECT job_id FROM txs WHERE kind = 'submit' AND state = 'mined' AND status = 1 GROUP BY job_id HAVING count(*) <> 1)")" 0
 sends=$(grep -c 'eth_sendRawTransaction' "$IT_DIR/proxy.log" || true)
 adv_note "after the slow phase: ${#jobs[@]} jobs answered exactly once ($sends raw-transaction sends through the proxy)"
-ADV_FID=
 adv_next 2
 
 # Down and reorg: the integration tests (full form).
