@@ -159,7 +159,6 @@ test: deps
 	@$(MAKE) --no-print-directory test-contracts
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory fuzz-check
-	@$(MAKE) --no-print-directory test-adversarial-quick
 	@$(MAKE) --no-print-directory test-package
 
 # ---- packaging ---------------------------------------------------------------
