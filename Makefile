@@ -142,6 +142,14 @@ check-valgrind: $(UNIT_BIN)
 integration: build
 	@scripts/run-integration.sh
 
+# The attack catalogue of SECURITY.md, one test per row (tests/adversarial/):
+# the full suite (under 10 minutes) and the short form (about 2 minutes).
+test-adversarial: build
+	@scripts/run-adversarial.sh
+
+test-adversarial-quick: build
+	@ADV_QUICK=1 scripts/run-adversarial.sh
+
 # The load-balancer failover test alone (it is also part of `make integration`).
 test-lb: build
 	@IT_FILTER=t0510 scripts/run-integration.sh

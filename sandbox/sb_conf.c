@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,9 +95,10 @@ int sb_jail_preflight(const struct conf *c)
 		buf_addf(&why, "mkdir %s: %s", c->run_dir, strerror(errno));
 		goto out;
 	}
-	snprintf(root, sizeof(root), "%.200s/.jail-check", c->run_dir);
-	if (mkdir(root, 0755) < 0 && errno != EEXIST) {
-		buf_addf(&why, "mkdir %s: %s", root, strerror(errno));
+	/* Our own directory: both daemons run this check, possibly at once. */
+	snprintf(root, sizeof(root), "%.200s/.jail-check.XXXXXX", c->run_dir);
+	if (!mkdtemp(root)) {
+		buf_addf(&why, "mkdtemp %s: %s", root, strerror(errno));
 		goto out;
 	}
 	j.root_dir = root;

@@ -105,7 +105,11 @@ static int bind_ro_flags(const char *root, const char *src, const char *dst, int
 	path(p, sizeof(p), root, dst);
 	if ((is_dir ? mkdir(p, 0755) : touch(p)) < 0 && errno != EEXIST)
 		return -1;
-	if (mount(src, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+	/*
+	 * Not recursive for /work: the slot directory holds the jail root's own
+	 * mount point, which must not come along (read-write) inside the jail.
+	 */
+	if (mount(src, p, NULL, MS_BIND | (strcmp(dst, "/work") ? MS_REC : 0), NULL) < 0)
 		return -1;
 	/* A bind mount becomes read-only only through a remount. */
 	return mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | extra, NULL);

@@ -215,6 +215,8 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 			snprintf(msg, sizeof(msg), "oyster: cannot build the jail: %s\n", strerror(errno));
 			child_fail(2, msg);
 		}
+		/* Changing uid clears the parent-death signal: set it again (seccomp allows prctl). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execve(sb_jail_program_path(&j), argv, envp);
 	} else {
 		execve(s->cfg.workerd_path, argv, envp);

@@ -89,6 +89,7 @@ int main(int argc, char **argv)
 				_exit(125);
 			_exit(125);
 		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* the uid change cleared it */
 		execv(sb_jail_program_path(&j), argv + i + 1);
 		e = errno;
 		if (write(epipe[1], &e, sizeof(e)) < 0)

@@ -91,6 +91,6 @@ check "every workerd died with its handler ($(gone_note))" test "$still" = 0
 left2=$(cgroups_left)
 check "the slot cgroups are left behind ($left2)" test "$left2" -gt 0
 start_master
-check "the new master took the cgroups over" grep -q 'left by an earlier run' "$node/fcgi.log"
+check "the new master adopted the cgroups left behind" grep -q 'left by an earlier run' "$node/fcgi.log"
 adv_next 3
 adv_note "master + handlers SIGKILLed together: workerds $(gone_note), $left2 slot cgroup dirs left and taken over by the next master"
