@@ -29,7 +29,9 @@
  *  - executor_events after A are deleted (our status follows);
  *  - jobs created after A: observed/seen/skipped rows are deleted (nothing
  *    was done for them; if the JobCreated is mined again they come back);
- *    claimed/executed ones become 'dropped' with note "reorged" so no
+ *    claimed/executed (and failed/expired: a submit refused because the
+ *    reorg had already removed the job) ones become 'dropped' with note
+ *    "reorged" so no
  *    signature made for them is ever sent; submitted/confirmed ones are
  *    kept with note "creation block reorged" (the transaction is out and
  *    the sender owns it) and logged at warn;
@@ -766,7 +768,7 @@ static int undo_from(struct cw_watch *w, uint64_t resume)
 		"DELETE FROM jobs WHERE block_number >= ?1"
 		" AND state IN ('observed', 'seen', 'skipped')",
 		"UPDATE jobs SET state = 'dropped', note = 'reorged', updated = ?3"
-		" WHERE block_number >= ?1 AND state IN ('claimed', 'executed')",
+		" WHERE block_number >= ?1 AND state IN ('claimed', 'executed', 'failed', 'expired')",
 		"UPDATE jobs SET note = 'creation block reorged', updated = ?3"
 		" WHERE block_number >= ?1 AND state IN ('submitted', 'confirmed')",
 		"DELETE FROM block_hashes WHERE number >= ?1",
