@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -216,11 +217,33 @@ static int drop_privileges(const struct sb_jail *j)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
+/*
+ * Resource limits of their own, so a jailed process does not inherit the
+ * daemon's (systemd gives services a high nofile; root's nproc is the
+ * system's).  nofile bounds descriptors per process: workerd needs a few
+ * dozen, a few hundred with many isolates in pool mode.  nproc counts every
+ * process and thread of the jail's uid together, across all slots of both
+ * daemons, so it is a ceiling for the node, not per slot: the slot's
+ * cgroup pids limit is what stops a fork bomb in one slot.  Set while still
+ * root (lowering hard limits needs no privilege, raising would).
+ */
+static int set_limits(void)
+{
+	struct rlimit nofile = { SB_JAIL_NOFILE, SB_JAIL_NOFILE };
+	struct rlimit nproc = { SB_JAIL_NPROC, SB_JAIL_NPROC };
+
+	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0)
+		return -1;
+	return 0;
+}
+
 int sb_jail_enter(const struct sb_jail *j)
 {
 	if (!j->enabled)
 		return 0;
 	if (build_root(j) < 0 || sethostname("sandbox", 7) < 0 || loopback_up() < 0)
+		return -1;
+	if (set_limits() < 0)
 		return -1;
 	if (chdir(j->work_dir ? "/work" : "/tmp") < 0 || drop_privileges(j) < 0)
 		return -1;

@@ -5,13 +5,14 @@
  * adversarial tests), in the order of the Firecracker jailer's steps:
  *
  *   clone() into new mount, pid, net, ipc and uts namespaces   (parent)
- *   -> cgroup (caller), fds, environment, rlimits              (caller)
+ *   -> cgroup (caller), fds, environment, core/fsize rlimits   (caller)
  *   -> a new root: a tmpfs holding only read-only binds of the program,
  *      the shared libraries, the slot's work files and a few /dev nodes,
  *      a fresh /proc of the new pid namespace, /sys/devices/system/cpu
  *      (V8 reads the CPU topology) and a small noexec scratch /tmp;
  *      pivot_root into it and detach the host's tree
  *   -> hostname "sandbox", loopback up (the only interface)
+ *   -> nofile and nproc rlimits of the jail's own
  *   -> capability bounding set emptied, groups dropped, setresgid/setresuid
  *      to an unprivileged uid/gid that owns nothing
  *   -> PR_SET_NO_NEW_PRIVS, then the seccomp allowlist (sb_seccomp.c)
@@ -27,6 +28,10 @@
 #include <sys/types.h>
 
 #include "buf.h"
+
+/* The jail's own rlimits (see set_limits() in sb_jail.c). */
+#define SB_JAIL_NOFILE 1024
+#define SB_JAIL_NPROC 4096
 
 struct sb_jail {
 	int enabled;

@@ -176,7 +176,9 @@ _adv_leftovers() {
     n=$((n + $(pgrep -f -c "nginx -p $IT_DIR/node/nginx" || true)))
   fi
   for p in "${ADV_DAEMONS[@]}" "${ADV_BG[@]}"; do
-    kill -0 "$p" 2>/dev/null && { it_log "left over: pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"; n=$((n + 1)); }
+    # A zombie is not a leftover: it is one of ours (this shell started it)
+    # that bash has not reaped yet, and it holds nothing.
+    proc_dead "$p" || { it_log "left over: pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"; n=$((n + 1)); }
   done
   n=$((n + $(pgrep -f -c "^$PROBE " || true)))
   now=$(ls -d /tmp/oyster-jail.* 2>/dev/null | sort || true)
