@@ -71,6 +71,10 @@ const struct conf_key conf_keys[] = {
 	  "Largest code upload (all modules together)" },
 	{ "max_connections", CONF_INT, OFF(max_connections), 1, 1000000, "0", NULL,
 	  "Concurrent /api connections nginx lets through before 503 (0 = 16 per slot)" },
+	{ "max_connections_per_client", CONF_INT, OFF(max_connections_per_client), 0, 1000000, "0", NULL,
+	  "Concurrent executions one client address may hold, counted while its body is still arriving, so slow clients cannot take the whole max_connections (0 = half of max_connections)" },
+	{ "trusted_proxies", CONF_STRING, OFF(trusted_proxies), 0, 0, "", NULL,
+	  "Space-separated addresses/CIDRs of load balancers in front whose X-Forwarded-For names the client (for the per-client limit, admin_allow and logs); empty = none" },
 	{ "enclave_key_path", CONF_PATH, OFF(enclave_key_path), 0, 0, "/etc/oyster-executor/id.sec", NULL,
 	  "Enclave identity: raw 32-byte secp256k1 secret, mode 0600 (oysterctl keygen makes one)" },
 	{ "gas_key_path", CONF_PATH, OFF(gas_key_path), 0, 0, "/var/lib/oyster-executor/gas.key", NULL,
@@ -361,6 +365,10 @@ void conf_finish(struct conf *c)
 		c->handlers = c->slots;
 	if (!c->max_connections)
 		c->max_connections = 16 * c->slots;
+	if (!c->max_connections_per_client)
+		c->max_connections_per_client = c->max_connections > 1 ? c->max_connections / 2 : 1;
+	if (c->max_connections_per_client > c->max_connections)
+		c->max_connections_per_client = c->max_connections;
 }
 
 int conf_load(struct conf *c, const char *path)

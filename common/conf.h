@@ -33,6 +33,7 @@ struct conf {
 	char log_level[CONF_STR_MAX];
 	char http_listen[CONF_STR_MAX];
 	char admin_allow[CONF_STR_MAX];
+	char trusted_proxies[CONF_STR_MAX];
 	char enclave_key_path[CONF_STR_MAX];
 	char gas_key_path[CONF_STR_MAX];
 	char rpc_url[CONF_STR_MAX];
@@ -52,6 +53,7 @@ struct conf {
 	int64_t max_response_bytes;
 	int64_t max_code_bytes;
 	int64_t max_connections;
+	int64_t max_connections_per_client;
 	int64_t cgroups; /* bool */
 	int64_t jail;    /* bool */
 	int64_t seccomp; /* bool */

@@ -33,8 +33,23 @@ shift $((OPTIND - 1))
 eff=$("$fcgi" -c "$conf" --print-config) || { echo "render-site: $conf is not a valid configuration" >&2; exit 1; }
 get() { sed -n "s/^$1=//p" <<<"$eff"; }
 
+# Addresses go into nginx directives verbatim: accept only IPv4/IPv6
+# addresses and CIDRs, so a typo cannot inject configuration.
+addr_ok() { [[ "$1" =~ ^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$ ]]; }
 allow=""
-for a in $(get admin_allow); do allow+="        allow $a;\\n"; done
+for a in $(get admin_allow); do
+  addr_ok "$a" || { echo "render-site: admin_allow: '$a' is not an address or CIDR" >&2; exit 1; }
+  allow+="        allow $a;\\n"
+done
+# Behind trusted load balancers the client is the last untrusted address of
+# X-Forwarded-For (nginx's realip module): the per-client limit, admin_allow
+# and the access log then see the real client, not the balancer.
+realip=""
+for a in $(get trusted_proxies); do
+  addr_ok "$a" || { echo "render-site: trusted_proxies: '$a' is not an address or CIDR" >&2; exit 1; }
+  realip+="    set_real_ip_from $a;\\n"
+done
+[ -z "$realip" ] || realip+="    real_ip_header X-Forwarded-For;\\n    real_ip_recursive on;\\n"
 # nginx's own read timeout is a backstop behind the handler's deadline and queue timeout.
 read_timeout=$(( ($(get deadline_ms) + $(get queue_timeout_ms)) / 1000 + 10 ))
 sub=$(get subdomain)
@@ -49,6 +64,8 @@ render() {
       -e "s|@HTTP_LISTEN@|$(get http_listen)|g" \
       -e "s|@MAX_REQUEST_BYTES@|$(get max_request_bytes)|g" \
       -e "s|@MAX_CONNECTIONS@|$(get max_connections)|g" \
+      -e "s|@MAX_CONNECTIONS_PER_CLIENT@|$(get max_connections_per_client)|g" \
+      -e "s|@REAL_IP_LINES@|${realip%\\n}|g" \
       -e "s|@EXEC_READ_TIMEOUT@|${read_timeout}s|g" \
       -e "s|@FASTCGI_PARAMS@|$params|g" \
       -e "s|@ACCESS_LOG@|$access_log|g" \

@@ -5,8 +5,10 @@
 #     request line: closed at client_header_timeout;
 #   bodies: more connections than max_connections (from another loopback
 #     address, 127.0.0.2) that stall mid body, or trickle one body byte a
-#     second: stalled ones closed at client_body_timeout, and executions
-#     from 127.0.0.1 must be served all along.
+#     second: beyond max_connections_per_client refused at once, stalled
+#     ones closed at client_body_timeout, and executions from 127.0.0.1
+#     must be served all along (the per-client limit keeps the attacker
+#     from holding every place of max_connections).
 # The site's timeouts are 10 s (checked); the quick form renders the node's
 # nginx with 2 s instead so the attack stays short.  Bounded: at most a few
 # hundred loopback connections for about two timeouts.
@@ -79,5 +81,14 @@ s2=$(served "$IT_DIR/legit2.out")
 eq "executions from another address served during the slow-body attack" "${s2%/*}" "${s2#*/}"
 still=$(awk '{for (i = 1; i < NF; i++) if ($i == "still_open") print $(i + 1)}' <<<"$b2")
 adv_note "$NB stalled + $NB trickled bodies (max_connections $maxc) from 127.0.0.2: stalled closed after ${T} s, $still trickled still open after $D s; legitimate $s2 served meanwhile"
+perc=$(_stack_conf_get "$IT_DIR/node" max_connections_per_client)
+check "the site limits executions per client address ($perc of $maxc)" \
+  grep -q "limit_conn oyster_exec_client $perc;" "$site"
+# The per-client limit cannot be dodged with a forged X-Forwarded-For: only
+# addresses in trusted_proxies (none here) may name another client.
+curl -s -o /dev/null -H 'X-Request-ID: forged-xff-1' -H 'X-Forwarded-For: 10.9.9.9' "$URL/api/serverless" \
+  -d "{\"code_id\":\"$fid\",\"input\":{\"num\":91}}"
+check "a forged X-Forwarded-For is ignored without trusted_proxies" \
+  bash -c "grep '\"request_id\":\"forged-xff-1\"' '$IT_DIR/node/nginx/access.log' | grep -q '\"remote_addr\":\"127.0.0.1\"'"
 check "no slot was held by the slow clients" test "$(curl -s "$URL/healthz" | jq .slots.busy)" = 0
 adv_next 3

@@ -9,11 +9,13 @@
 . "$(dirname "$0")/lib.sh"
 
 SLOTS=2
-it_start slots=$SLOTS
+# Both nodes trust the balancer's X-Forwarded-For (trusted_proxies), so
+# their per-client limit and logs see the client, not the balancer.
+it_start slots=$SLOTS trusted_proxies=127.0.0.1
 A=$IT_DIR/node
 B=$IT_DIR/node2
 IT_EXTRA_NODES+=("$B")
-stack_init "$B" slots=$SLOTS
+stack_init "$B" slots=$SLOTS trusted_proxies=127.0.0.1
 stack_start "$B"
 pa=$(cat "$A/port") pb=$(cat "$B/port")
 
@@ -49,6 +51,10 @@ out=$(curl -s -H 'X-Request-ID: client-chosen.id-1' -D "$IT_DIR/lbh" "$LB/api/se
 eq "answer through the balancer" "$out" "$want"
 check "a client's X-Request-ID is kept end to end" \
   bash -c "grep -qi '^x-request-id: client-chosen.id-1' '$IT_DIR/lbh' && grep -q '\"request_id\":\"client-chosen.id-1\"' '$A/fcgi.log' '$B/fcgi.log'"
+# The client's address crosses the balancer (X-Forwarded-For, realip).
+curl -s -o /dev/null -H 'X-Request-ID: xff-check-1' -H 'X-Forwarded-For: 10.9.9.9' "$LB/api/serverless" -d "$body"
+check "the node sees the client's address behind the balancer (trusted_proxies)" \
+  bash -c "cat '$A/nginx/access.log' '$B/nginx/access.log' | grep '\"request_id\":\"xff-check-1\"' | grep -q '\"remote_addr\":\"10.9.9.9\"'"
 for p in /executor-details /metrics /immutable-config /; do
   eq "balancer does not serve $p" "$(curl -s -o /dev/null -w '%{http_code}' "$LB$p")" 404
 done
