@@ -160,7 +160,7 @@ static int parse_head(const char *data, size_t head_len, struct sb_http_response
 			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
 				return -1;
 		if (r->nheaders >= SB_HTTP_MAX_HEADERS)
-			return -1;
+			return -2; /* well formed, just more than we forward */
 		v = colon + 1;
 		ve = eol;
 		while (v < ve && (*v == ' ' || *v == '\t'))
@@ -233,6 +233,7 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 	const char *hend, *te, *cl;
 	size_t head_len, avail, n;
 	enum sb_http_parse st;
+	int hr;
 
 	/*
 	 * Interim 1xx heads (e.g. "100 Continue" when the forwarded request had
@@ -241,11 +242,19 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 	 */
 	for (;;) {
 		hend = memmem(data, len < SB_HTTP_MAX_HEAD ? len : SB_HTTP_MAX_HEAD, "\r\n\r\n", 4);
+		/*
+		 * A head past the limit is the worker's answer being too large
+		 * (RESPONSE_TOO_LARGE to the client), not a broken worker.
+		 */
 		if (!hend)
-			return (len >= SB_HTTP_MAX_HEAD || eof) ? SB_HTTP_INVALID : SB_HTTP_INCOMPLETE;
+			return len >= SB_HTTP_MAX_HEAD ? SB_HTTP_TOO_LARGE :
+			       eof ? SB_HTTP_INVALID : SB_HTTP_INCOMPLETE;
 		head_len = (size_t)(hend - data) + 4;
 		sb_http_response_release(r);
-		if (parse_head(data, head_len - 2, r) < 0 || r->status == 101)
+		hr = parse_head(data, head_len - 2, r);
+		if (hr == -2)
+			return SB_HTTP_TOO_LARGE;
+		if (hr < 0 || r->status == 101)
 			return SB_HTTP_INVALID;
 		if (r->status >= 200)
 			break;

@@ -49,7 +49,8 @@ enum sb_http_parse {
 /*
  * Parse the bytes received so far (data/len is everything since the start
  * of the response).  eof says the peer closed.  Fills r when DONE; a body
- * larger than max_body gives TOO_LARGE.
+ * larger than max_body, a head larger than SB_HTTP_MAX_HEAD or more than
+ * SB_HTTP_MAX_HEADERS header lines give TOO_LARGE.
  */
 enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 					  size_t max_body,
