@@ -335,10 +335,8 @@ static int run_master(const struct conf *c)
 	free(kids);
 	if (c->cgroups) {
 		/* Only the job slots: the same instance's HTTP slots belong to oyster-fcgi. */
-		for (long long i = 0; i < c->job_capacity; i++) {
-			snprintf(tree, sizeof(tree), "oyster/%.200s/job%lld", c->instance, i);
-			sb_cg_remove_tree(tree);
-		}
+		snprintf(tree, sizeof(tree), "oyster/%.200s", c->instance);
+		sb_cg_remove_kind(tree, "job");
 	}
 	eth_key_wipe(&enclave);
 	log_msg(LOG_INFO, "stopped");

@@ -399,8 +399,9 @@ out:
 			close(m.ctl_fd);
 	}
 	if (conf->cgroups) {
+		/* Our slot<i> groups only: the chain watcher's job<i> may be running. */
 		snprintf(tree, sizeof(tree), "oyster/%s", conf->instance);
-		sb_cg_remove_tree(tree);
+		sb_cg_remove_kind(tree, "slot");
 	}
 	if (m.sfd >= 0)
 		close(m.sfd);

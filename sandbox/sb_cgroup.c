@@ -988,6 +988,56 @@ out:
 	return left < 0 ? -1 : ret;
 }
 
+/* "slot12" for prefix "slot": the prefix, then one or more digits only. */
+static int is_kind_dir(const char *d, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(d, prefix, n) || !d[n])
+		return 0;
+	for (d += n; *d; d++)
+		if (*d < '0' || *d > '9')
+			return 0;
+	return 1;
+}
+
+int sb_cg_remove_kind(const char *instance_tree, const char *prefix)
+{
+	char sub[PATH_MAX];
+	struct sb_cgroup *t;
+	int ret = 0;
+
+	if (!g.inited)
+		return log_err("cgroup %s: sb_cg_global_init was not called", instance_tree);
+	if (!valid_name(instance_tree))
+		return log_err("invalid cgroup name '%s'", instance_tree ? instance_tree : "(null)");
+	t = cg_new(instance_tree); /* only for its directories */
+	if (!t)
+		return -1;
+	/* Collect from every hierarchy: after a crash they need not agree. */
+	for (int i = 0; i < t->nh; i++) {
+		DIR *dir = opendir(t->hdir[i]);
+		struct dirent *e;
+
+		if (!dir)
+			continue; /* no instance group in this hierarchy */
+		while ((e = readdir(dir))) {
+			if (e->d_type != DT_DIR || !is_kind_dir(e->d_name, prefix))
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", instance_tree, e->d_name);
+			if (sb_cg_remove_tree(sub) < 0)
+				ret = -1;
+		}
+		closedir(dir);
+	}
+	/* The instance group goes only once nobody else (the other daemon) has a group in it. */
+	for (int i = 0; i < t->nh; i++)
+		if (rmdir(t->hdir[i]) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
+			ret = log_errno("rmdir %s", t->hdir[i]);
+	cg_free(t);
+	return ret;
+}
+
 const char *sb_cg_path(const struct sb_cgroup *cg, const char *controller)
 {
 	for (int i = 0; i < CTL_N; i++)

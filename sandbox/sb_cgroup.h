@@ -109,6 +109,15 @@ void sb_cg_destroy(struct sb_cgroup *cg);
  */
 int sb_cg_remove_tree(const char *name);
 
+/*
+ * Remove one daemon's groups of an instance: every "<prefix><digits>" child
+ * of instance_tree ("oyster/<instance>"; prefix "slot" for oyster-fcgi,
+ * "job" for oyster-chain-watcher) as sb_cg_remove_tree does, then the
+ * instance group itself if nothing else is left in it.  Both daemons share
+ * the instance by default, so neither may take the other's slots with it.
+ */
+int sb_cg_remove_kind(const char *instance_tree, const char *prefix);
+
 /* Absolute directory of the group for a controller name ("memory", "cpu",
  * "cpuacct", "pids", "freezer"), or NULL when that controller is not used. */
 const char *sb_cg_path(const struct sb_cgroup *cg, const char *controller);

@@ -654,6 +654,51 @@ START_TEST(test_destroy_with_process)
 }
 END_TEST
 
+/* oyster-fcgi and the chain watcher share an instance: each removes only its
+ * own kind of group, and the instance group goes with the last of them. */
+START_TEST(test_remove_kind)
+{
+	struct sb_cgroup *s0 = create_ok("inst/slot0", 64 * MiB, 0, 16);
+	struct sb_cgroup *s12 = create_ok("inst/slot12", 64 * MiB, 0, 16);
+	struct sb_cgroup *j0 = create_ok("inst/job0", 64 * MiB, 0, 16);
+	struct sb_cgroup *other = create_ok("inst/slotx", 64 * MiB, 0, 16);
+	char top[4096], s0dir[4096], jdir[4096], odir[4096], name[256];
+	int rs, rj;
+	pid_t ps = spawn_ready(s0, child_sleep, &rs);
+	pid_t pj = spawn_ready(j0, child_sleep, &rj);
+
+	snprintf(s0dir, sizeof(s0dir), "%s", sb_cg_path(s0, "memory"));
+	snprintf(jdir, sizeof(jdir), "%s", sb_cg_path(j0, "memory"));
+	snprintf(odir, sizeof(odir), "%s", sb_cg_path(other, "memory"));
+	snprintf(top, sizeof(top), "%s", s0dir);
+	*strrchr(top, '/') = '\0';
+	mkname(name, sizeof(name), "inst");
+	ck_assert_int_eq(sb_cg_remove_kind(name, "slot"), 0);
+	expect_sigkill(ps);
+	close(rs);
+	ck_assert(!dir_exists(s0dir));
+	ck_assert(!dir_exists(sb_cg_path(s12, "memory")));
+	/* the job slot, its process and a name that is not slot<digits> stay */
+	ck_assert(dir_exists(jdir));
+	ck_assert(dir_exists(odir));
+	ck_assert_int_eq(kill(pj, 0), 0);
+	ck_assert(dir_exists(top));
+	sb_cg_destroy(other);
+	ck_assert_int_eq(sb_cg_remove_kind(name, "job"), 0);
+	expect_sigkill(pj);
+	close(rj);
+	ck_assert(!dir_exists(jdir));
+	ck_assert(!dir_exists(top));
+	/* nothing left: not an error */
+	ck_assert_int_eq(sb_cg_remove_kind(name, "job"), 0);
+	ck_assert_int_eq(sb_cg_remove_kind("../x", "job"), -1);
+	sb_cg_destroy(s0);
+	sb_cg_destroy(s12);
+	sb_cg_destroy(j0);
+	reap_strays();
+}
+END_TEST
+
 START_TEST(test_remove_tree)
 {
 	struct sb_cgroup *a = create_ok("tree/a", 64 * MiB, 0, 16);
@@ -827,6 +872,7 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_destroy_with_process);
 	tcase_add_test(tc, test_remove_tree);
+	tcase_add_test(tc, test_remove_kind);
 	tcase_add_test(tc, test_takeover_leftover);
 	tcase_add_test(tc, test_frozen_leftover);
 	tcase_add_test(tc, test_hot_path_cost);
