@@ -166,6 +166,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory test-contracts
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory test-adversarial-quick
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory test-package
 
