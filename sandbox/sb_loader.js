@@ -83,28 +83,34 @@ export default {
 
     const all = await request.arrayBuffer();
     if (!(codeLength >= 0 && codeLength <= all.byteLength)) return outcome("error", "bad envelope");
-    let code;
-    try {
-      code = decodeCode(all.slice(0, codeLength));
-    } catch (e) {
-      return outcome("error", "bad code envelope: " + e.message);
-    }
+    // Decoded only when an isolate is made: a kept isolate (key) skips it.
+    const ENVELOPE = "bad code envelope: ";
+    const source = () => {
+      const code = decodeCode(all.slice(0, codeLength));
+      parseJsonModules(code.modules);
+      return {
+        compatibilityDate: env.COMPAT_DATE,
+        mainModule: code.main,
+        modules: code.modules,
+        env: {},
+        globalOutbound: null,
+      };
+    };
     const body = method === "GET" || method === "HEAD" ? null : all.slice(codeLength);
     const userRequest = new Request(request.url, { method, headers, body });
 
     let entry;
     try {
-      const source = () => {
-        parseJsonModules(code.modules);
-        return {
-          compatibilityDate: env.COMPAT_DATE,
-          mainModule: code.main,
-          modules: code.modules,
-          env: {},
-          globalOutbound: null,
-        };
-      };
-      const worker = key ? env.LOADER.get(key, async () => source()) : env.LOADER.load(source());
+      let src = null;
+      if (!key) {
+        try {
+          src = source();
+        } catch (e) {
+          if (e instanceof SyntaxError) throw e;
+          return outcome("error", ENVELOPE + e.message);
+        }
+      }
+      const worker = key ? env.LOADER.get(key, async () => source()) : env.LOADER.load(src);
       entry = worker.getEntrypoint();
     } catch (e) {
       return outcome("load", "Uncaught " + String(e));
