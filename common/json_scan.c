@@ -206,7 +206,7 @@ static const unsigned char *scan_literal(struct scanner *s, const unsigned char 
 					 const char *word, size_t n)
 {
 	if ((size_t)(s->end - p) < n || memcmp(p, word, n))
-		return fail(s, p, "invalid literal (true, false and null are)");
+		return fail(s, p, "invalid literal (true, false or null expected)");
 	return p + n;
 }
 

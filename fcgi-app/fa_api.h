@@ -30,14 +30,24 @@ void fa_sign_reply(struct fa_ctx *c);
 int fa_load_tx_code(struct fa_ctx *c, const char *tx_hash_text, const unsigned char *tx_hash,
 		    struct code *code);
 
-/* A parsed POST /api/serverless body; code_id and input point into root. */
+/*
+ * A parsed POST /api/serverless body.  The ids are decoded copies owned by
+ * the struct; input points into the body (the value verbatim, no copy), so
+ * the body must outlive the struct's use.
+ */
 struct fa_serverless_req {
-	json_t *root;
-	const char *code_id;     /* exactly one of code_id and tx_hash is set */
-	const char *tx_hash;
-	json_t *input; /* NULL when absent */
+	char *code_id;     /* exactly one of code_id and tx_hash is set */
+	char *tx_hash;
+	const char *input; /* NULL when absent (the worker then gets null) */
+	size_t input_len;
 };
-/* 0, or -1 with the error code (BAD_REQUEST, ...) and a message for the client. */
+/* Longest code_id or tx_hash accepted, decoded (both are 66 characters when valid). */
+#define FA_SERVERLESS_ID_MAX 256
+/*
+ * 0, or -1 with the error code (BAD_REQUEST; INTERNAL_ERROR when memory ran
+ * out) and a message for the client.  Either way *out is set and
+ * fa_serverless_req_release() frees it.
+ */
 int fa_serverless_parse(const void *body, size_t len, struct fa_serverless_req *out,
 			const char **err_code, struct buf *err);
 void fa_serverless_req_release(struct fa_serverless_req *r);

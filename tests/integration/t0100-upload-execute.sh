@@ -57,3 +57,16 @@ B
 bid=$(upload "$IT_DIR/b.json" application/json)
 run "$bid" '{"who":"oyster"}'
 eq "text+json modules" "$BODY" "hello, oyster!"
+
+# The input reaches the worker as the client wrote it, not parsed and written
+# again: spacing, number spellings, integers past 64 bits and duplicate keys
+# inside it included.  No input is null.
+raw=$(upload "$(js raw 'export default { async fetch(r) { return new Response(await r.text()); } };')")
+in='{ "big": 123456789012345678901234567890, "r": 1.50e+3, "dup": {"k": 1, "k": 2}, "s": "\u00e9\ud83d\ude00" }'
+run "$raw" "$in"
+eq "input forwarded verbatim: status" "$STATUS" 200
+eq "input forwarded verbatim" "$BODY" "$in"
+eq "absent input is null" "$(curl -sS "$URL/api/serverless" -d "{\"code_id\":\"$raw\"}")" null
+run "$raw" '{"a":[1,]}'
+eq "invalid JSON in the input: 400" "$STATUS" 400
+check "invalid JSON in the input: where and why" grep -q 'invalid JSON at line 1 column .*trailing comma' <<<"$BODY"
