@@ -160,6 +160,21 @@ def gen_json():
         '{"tx_hash":"0x6cd803046b4bed6e5b096ab4d292440d9ca2e7187a12195222d9681122dcd367",'
         '"input":[1,-2.5e3,"x\\u00e9",true,null,{"k":[]}]}')
     put("fuzz_serverless_json", "code-id-only", '{"code_id":"%s"}' % cid[2:])
+    # What json_scan must get right: keys and ids written with escapes, every
+    # escape and raw UTF-8 in the input, values jansson refused for its own
+    # limits (big integers, 1e400, nested duplicates), whitespace around the
+    # input slice, and a scalar input.
+    put("fuzz_serverless_json", "escaped-keys-and-id",
+        '{"code\\u005fid":"0x\\u0034%s","\\u0069nput":'
+        '{"s":"\\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u0000",'
+        '"raw":"\u00e9\u20ac\U0001f600\u007f"}}' % cid[3:])
+    put("fuzz_serverless_json", "input-big-numbers-duplicates",
+        '{"input":{"n":123456789012345678901234567890,"n":-0.5e-7,"r":1e400,'
+        '"a":[0,-0,1E+2,-18446744073709551617]},"code_id":"%s"}' % cid)
+    put("fuzz_serverless_json", "input-whitespace-nested",
+        ' \r\n{ "tx_hash" : "0x%s" ,\n\t"input" :\t[ [ ] , { } , [ { "k" : [ null ] } ] ] \n}\n'
+        % ("ab" * 32))
+    put("fuzz_serverless_json", "input-string", '{"code_id":"%s","input":"text"}' % cid)
 
     put("fuzz_eth_rpc_reply", "quantity", '{"jsonrpc":"2.0","id":1,"result":"0x7a69"}')
     put("fuzz_eth_rpc_reply", "error-data",
