@@ -22,6 +22,13 @@ contract Executors {
     /// @notice Maximum age of a registration signature, in seconds.
     uint256 public immutable SIGN_MAX_AGE;
 
+    /// @notice How far a registration signature's timestamp may be ahead of
+    /// block.timestamp, in seconds.  The enclave signs with its own clock and
+    /// a block's timestamp lags the wall clock (the pending block of a gas
+    /// estimate carries the last block's time), so an exact bound refuses
+    /// honest registrations at second boundaries.
+    uint256 public constant SIGN_MAX_SKEW = 60;
+
     bytes32 public constant REGISTER_TYPEHASH =
         keccak256("Register(address owner,uint256 jobCapacity,uint8 env,uint256 signTimestamp)");
 
@@ -80,7 +87,7 @@ contract Executors {
     ) external {
         if (enclavePubKey.length != 64) revert ExecutorsInvalidPubKeyLength();
         if (jobCapacity == 0) revert ExecutorsInvalidJobCapacity();
-        if (signTimestamp > block.timestamp) revert ExecutorsSignatureInFuture();
+        if (signTimestamp > block.timestamp + SIGN_MAX_SKEW) revert ExecutorsSignatureInFuture();
         if (block.timestamp > signTimestamp + SIGN_MAX_AGE) revert ExecutorsSignatureTooOld();
 
         address enclaveAddress = address(uint160(uint256(keccak256(enclavePubKey))));

@@ -20,11 +20,11 @@ eq "SIGN_MAX_AGE" "$("$CAST" call -r "$RPC" "$X" 'SIGN_MAX_AGE()(uint256)')" 600
 E1K="$(new_key)"; E1="$(addr_of "$E1K")"; P1="$(pubkey_of "$E1K")"
 eq "enclave address = last 20 bytes of keccak(X||Y)" "0x$("$CAST" keccak "$P1" | cut -c27-)" "$E1"
 
-# ---- accepted
-T="$(now)"
+# ---- accepted (signed 30 s ahead of the chain: within SIGN_MAX_SKEW)
+T=$(( $(now) + 30 ))
 SIG="$(sign_register "$E1K" "$O1" 20 1 "$T")"
 if tx "$K1" "$X" "$REG" "$P1" 20 "$T" "$SIG" 12345 1; then
-    ok "register with a good signature"
+    ok "register with a good signature (timestamp 30 s ahead of the chain)"
     eq "ExecutorRegistered: one log" "$(log_count)" 1
     eq "ExecutorRegistered: topic0" "$(log_field 0 '.topics[0]')" \
         "$(topic0 'ExecutorRegistered(address,address,uint256,uint8)')"
@@ -54,6 +54,9 @@ reverts "signature older than maxAge" ExecutorsSignatureTooOld \
     "$K1" "$X" "$REG" "$P2" 20 "$OLD" "$(sign_register "$E2K" "$O1" 20 1 "$OLD")" 0 1
 FUT=$((T + 3600))
 reverts "signature timestamp in the future" ExecutorsSignatureInFuture \
+    "$K1" "$X" "$REG" "$P2" 20 "$FUT" "$(sign_register "$E2K" "$O1" 20 1 "$FUT")" 0 1
+FUT=$((T + 120))
+reverts "signature timestamp 2 minutes ahead (SIGN_MAX_SKEW is 60 s)" ExecutorsSignatureInFuture \
     "$K1" "$X" "$REG" "$P2" 20 "$FUT" "$(sign_register "$E2K" "$O1" 20 1 "$FUT")" 0 1
 reverts "jobCapacity 0" ExecutorsInvalidJobCapacity \
     "$K1" "$X" "$REG" "$P2" 0 "$T" "$(sign_register "$E2K" "$O1" 0 1 "$T")" 0 1
