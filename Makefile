@@ -39,7 +39,7 @@ ADV_TOOLS   = $(patsubst tests/adversarial/%.c,$(BUILD)/tests/%,$(wildcard tests
 BINS        = $(BUILD)/bin/oyster-fcgi $(BUILD)/bin/oyster-chain-watcher $(BUILD)/bin/oysterctl $(BUILD)/bin/oyster-jail-run $(BUILD)/bin/gendoc
 
 .PHONY: all deps build bins run test unit check-sanitize check-valgrind integration clean docs \
-	install deb test-package test-lb test-adversarial test-adversarial-quick
+	install deb test-package test-lb test-adversarial test-adversarial-quick bench bench-quick fuzz fuzz-check test-contracts
 all: build
 build: $(BINS) $(UNIT_BIN) $(BUILD)/tests/probe $(ADV_TOOLS) $(BUILD)/contracts/.stamp
 # The installed programs only (what the .deb build needs: no tests, no contracts).
