@@ -72,12 +72,12 @@ workloads=$(jq -r .workload "$res" | awk '!seen[$0]++')
   echo
   echo "| target | measured | |"
   echo "|---|---|---|"
-  echo "| pool, new isolate, c=1: p50 through nginx <= 8 ms | $dp50 ms | $(verdict "$(awk -v x="$dp50" 'BEGIN { print x <= 8 }')") |"
-  echo "| pool at saturation >= 5x process mode req/s (d/c) | $(ratio "$drps" "$crps")x ($drps vs $crps req/s) | $(verdict "$(awk -v d="$drps" -v c="$crps" 'BEGIN { print d >= 5 * c }')") |"
-  echo "| isolate reuse >= 40% of bare warm workerd req/s (e/b) | $(awk -v e="$erps" -v b="$brps" 'BEGIN { printf "%.0f%%", 100 * e / b }') ($erps vs $brps req/s) | $(verdict "$(awk -v e="$erps" -v b="$brps" 'BEGIN { print e >= 0.4 * b }')") |"
-  echo "| process mode within 1.2x of the bare-process floor, c=1 p50 (c/a) | $(ratio "$cp50" "$ap50")x ($cp50 vs $ap50 ms) | $(verdict "$(awk -v c="$cp50" -v a="$ap50" 'BEGIN { print c <= 1.2 * a }')") |"
-  echo "| process mode within 1.2x of the bare-process floor, saturation (a/c req/s) | $(ratio "$arps" "$crps")x ($arps vs $crps req/s) | $(verdict "$(awk -v c="$crps" -v a="$arps" 'BEGIN { print a <= 1.2 * c }')") |"
-  echo "| stack overhead over the sandbox call < 1 ms at p50 (d - f) | $(awk -v d="$dp50" -v f="$fp50" 'BEGIN { printf "%.2f ms (%s vs %s)", d - f, d, f }') | $(verdict "$(awk -v d="$dp50" -v f="$fp50" 'BEGIN { print d - f < 1 }')") |"
+  echo "| pool, new isolate, c=1: p50 through nginx <= 8 ms | $dp50 ms | $(verdict "$(awk -v x="$dp50" 'BEGIN { print (x <= 8) }')") |"
+  echo "| pool at saturation >= 5x process mode req/s (d/c) | $(ratio "$drps" "$crps")x ($drps vs $crps req/s) | $(verdict "$(awk -v d="$drps" -v c="$crps" 'BEGIN { print (d >= 5 * c) }')") |"
+  echo "| isolate reuse >= 40% of bare warm workerd req/s (e/b) | $(awk -v e="$erps" -v b="$brps" 'BEGIN { printf "%.0f%%", 100 * e / b }') ($erps vs $brps req/s) | $(verdict "$(awk -v e="$erps" -v b="$brps" 'BEGIN { print (e >= 0.4 * b) }')") |"
+  echo "| process mode within 1.2x of the bare-process floor, c=1 p50 (c/a) | $(ratio "$cp50" "$ap50")x ($cp50 vs $ap50 ms) | $(verdict "$(awk -v c="$cp50" -v a="$ap50" 'BEGIN { print (c <= 1.2 * a) }')") |"
+  echo "| process mode within 1.2x of the bare-process floor, saturation (a/c req/s) | $(ratio "$arps" "$crps")x ($arps vs $crps req/s) | $(verdict "$(awk -v c="$crps" -v a="$arps" 'BEGIN { print (a <= 1.2 * c) }')") |"
+  echo "| stack overhead over the sandbox call < 1 ms at p50 (d - f) | $(awk -v d="$dp50" -v f="$fp50" 'BEGIN { printf "%.2f ms (%s vs %s)", d - f, d, f }') | $(verdict "$(awk -v d="$dp50" -v f="$fp50" 'BEGIN { print (d - f < 1) }')") |"
   if [ -n "$chain" ]; then
     echo
     echo "## Chain path"
