@@ -412,6 +412,7 @@ static int cmd_sandbox(const char *workerd, const char *mode, const char *src, c
 			if (r.peak_bytes > st.peak)
 				st.peak = r.peak_bytes;
 			sb_result_release(&r);
+			sb_slot_finish(&slot); /* after the answer, as the handler does */
 		}
 		report(&st, (double)(now_us() - t0) / 1e6);
 		sb_slot_close(&slot);

@@ -86,6 +86,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 	struct cw_watch w;
 	struct cw_sender s;
 	struct cw_runner r;
+	struct eth_key *key = NULL;
 	char comp[32];
 	unsigned backoff = 0;
 	int rc;
@@ -113,14 +114,24 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		return 1;
-	if (db_open(&db, c->db_path) < 0)
+	/* A runner forks sandbox children: keep the key out of their copy. */
+	if (role == ROLE_RUN) {
+		key = eth_key_private_move((struct eth_key *)enclave);
+		if (!key)
+			return log_errno("cannot keep the enclave key out of forked children"), 1;
+		enclave = key;
+	}
+	if (db_open(&db, c->db_path) < 0) {
+		eth_key_private_free(key);
 		return 1;
+	}
 	eth_rpc_opts_init(&o);
 	o.url = c->rpc_url;
 	o.timeout_ms = c->rpc_timeout_ms;
 	o.connect_timeout_ms = c->rpc_timeout_ms < 5000 ? c->rpc_timeout_ms : 5000;
 	if (eth_rpc_init(&rpc, &o) < 0) {
 		db_close(&db);
+		eth_key_private_free(key);
 		return 1;
 	}
 	switch (role) {
@@ -131,6 +142,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 	if (rc < 0) {
 		eth_rpc_release(&rpc);
 		db_close(&db);
+		eth_key_private_free(key);
 		return 1;
 	}
 	log_msg(LOG_DEBUG, "%s ready", role_name(role));
@@ -168,6 +180,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 	}
 	eth_rpc_release(&rpc);
 	db_close(&db);
+	eth_key_private_free(key);
 	return 0;
 }
 

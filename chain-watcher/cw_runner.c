@@ -389,6 +389,7 @@ int cw_runner_tick(struct cw_runner *r)
 	}
 	rc = store_result(r, &j, &res) < 0 ? -1 : 1;
 out:
+	sb_slot_finish(&r->slot); /* the run's workerd goes once its result is stored */
 	buf_release(&j.inputs);
 	buf_release(&res.output);
 	return rc;

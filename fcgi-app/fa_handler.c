@@ -90,6 +90,8 @@ int fa_handler_main(const struct fa_handler_args *a)
 	struct sb_slot slot;
 	struct sb_config sbc;
 	struct db db;
+	struct fa_handler_args args;
+	struct eth_key *key = NULL;
 	char comp[32];
 	int have_slot = 0;
 
@@ -112,12 +114,29 @@ int fa_handler_main(const struct fa_handler_args *a)
 	if (getppid() == 1)
 		return 1;
 
-	if (db_open(&db, a->conf->db_path) < 0)
+	/*
+	 * The enclave key came with the fork from the master; keep it where the
+	 * sandbox children this handler forks cannot inherit it.
+	 */
+	args = *a;
+	if (a->enclave) {
+		key = eth_key_private_move((struct eth_key *)a->enclave);
+		if (!key) {
+			log_errno("cannot keep the enclave key out of forked children");
+			return 1;
+		}
+		args.enclave = key;
+	}
+	a = &args;
+	if (db_open(&db, a->conf->db_path) < 0) {
+		eth_key_private_free(key);
 		return 1;
+	}
 	if (a->exec) {
 		sb_config_from_conf(&sbc, a->conf, "slot", (size_t)a->conf->max_response_bytes);
 		if (sb_slot_open(&slot, &sbc, a->slot) < 0) {
 			db_close(&db);
+			eth_key_private_free(key);
 			return 1;
 		}
 		have_slot = 1;
@@ -140,12 +159,17 @@ int fa_handler_main(const struct fa_handler_args *a)
 			continue;
 		}
 		serve(a, &db, have_slot ? &slot : NULL, fd);
+		/* nginx finishes the response when the connection closes ... */
 		close(fd);
+		/* ... so what the run left for after the reply comes after that. */
+		if (have_slot)
+			sb_slot_finish(&slot);
 	}
 	if (have_slot) {
 		fa_stats_slot_busy(a->stats, a->slot, 0);
 		sb_slot_close(&slot);
 	}
 	db_close(&db);
+	eth_key_private_free(key);
 	return 0;
 }

@@ -69,6 +69,11 @@ struct sb_slot {
 	char dir[512];
 	char sock[600];
 	struct sb_pool *pool; /* NULL in process mode */
+	/* Process mode: the workerd that answered the last run, killed by
+	 * sb_slot_finish() once the caller has replied (NULL: none) ... */
+	struct sb_linger *linger;
+	/* ... and the next run's process, jailed and waiting (NULL: none). */
+	struct sb_spare *spare;
 };
 
 enum sb_outcome {
@@ -115,6 +120,18 @@ int sb_global_init(int use_cgroups, enum sb_cg_version *version);
 
 int sb_slot_open(struct sb_slot *s, const struct sb_config *cfg, unsigned index);
 void sb_slot_close(struct sb_slot *s);
+
+/*
+ * Finish what the last run left for after the reply.  In process mode a
+ * run that got a good answer returns before its workerd is killed (the kill
+ * waits for the whole pid namespace to go, a few ms the client need not
+ * wait); this kills it, empties the slot and starts the spare the next run
+ * will use: a process already in the slot cgroup and the jail, waiting to
+ * exec workerd, so the next request does not wait for that setup either.
+ * Call it once the answer is sent; sb_run and sb_slot_close call it too, so
+ * a slot never runs two.
+ */
+void sb_slot_finish(struct sb_slot *s);
 
 void sb_result_init(struct sb_result *r);
 void sb_result_release(struct sb_result *r);

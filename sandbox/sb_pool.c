@@ -125,7 +125,7 @@ static int start(struct sb_slot *s)
 
 	if (lfd < 0)
 		return -1;
-	r = sb_proc_spawn(s, args, lfd, 1, &p->proc);
+	r = sb_proc_spawn(s, args, lfd, 1, &p->proc, NULL);
 	close(lfd);
 	if (r < 0)
 		return -1;

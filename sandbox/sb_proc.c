@@ -164,9 +164,26 @@ static void child_fail(int fd, const char *msg)
 	_exit(127);
 }
 
+/*
+ * A spare (see sb_proc_spawn): jailed and in its cgroup, it waits for one
+ * byte on SB_GO_FD (close-on-exec) before it becomes workerd; end of file
+ * (the owner dropped it or died) ends it.
+ */
+static void wait_go(void)
+{
+	char b;
+	ssize_t r;
+
+	do
+		r = read(SB_GO_FD, &b, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(0);
+}
+
 __attribute__((noreturn))
 static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int ctlw, int errw,
-		       pid_t owner)
+		       int gor, pid_t owner)
 {
 	static char *const envp[] = { NULL };
 	struct rlimit rl_core = { 0, 0 };
@@ -177,6 +194,15 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != owner)
 		_exit(127);
+	/*
+	 * Until exec this is a copy of the daemon: wipe the copy of its
+	 * environment (a spare waits a while, and /proc shows it).  The
+	 * enclave key is in a page forks do not inherit (eth_key_private_move).
+	 */
+	for (char **e = environ; e && *e; e++)
+		explicit_bzero(*e, strlen(*e));
+	if (gor >= 0)
+		prctl(PR_SET_NAME, "oyster-spare"); /* until exec makes it "workerd" */
 	setpgid(0, 0);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -184,15 +210,17 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 	lfd = high_fd(lfd);
 	errw = high_fd(errw);
 	ctlw = high_fd(ctlw);
+	gor = high_fd(gor);
 	if (lfd < 0 || errw < 0)
 		_exit(127);
 	if (s->cg && sb_cg_enter_self(s->cg) < 0)
 		child_fail(errw, "oyster: cannot enter the slot cgroup\n");
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(errw, 1) < 0 || dup2(errw, 2) < 0 ||
-	    dup2(lfd, 3) < 0 || (ctlw >= 0 && dup2(ctlw, 4) < 0))
+	    dup2(lfd, 3) < 0 || (ctlw >= 0 && dup2(ctlw, 4) < 0) ||
+	    (gor >= 0 && dup3(gor, SB_GO_FD, O_CLOEXEC) < 0))
 		child_fail(errw, "oyster: cannot set up workerd's descriptors\n");
-	syscall(SYS_close_range, ctlw >= 0 ? 5U : 4U, ~0U, 0U);
+	syscall(SYS_close_range, gor >= 0 ? SB_GO_FD + 1U : ctlw >= 0 ? 5U : 4U, ~0U, 0U);
 	setrlimit(RLIMIT_CORE, &rl_core);
 	setrlimit(RLIMIT_FSIZE, &rl_fsize);
 	if (chdir(s->dir) < 0)
@@ -217,29 +245,35 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 		}
 		/* Changing uid clears the parent-death signal: set it again (seccomp allows prctl). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (gor >= 0)
+			wait_go();
 		execve(sb_jail_program_path(&j), argv, envp);
 	} else {
+		if (gor >= 0)
+			wait_go();
 		execve(s->cfg.workerd_path, argv, envp);
 	}
 	child_fail(2, "oyster: cannot execute workerd\n");
 }
 
 int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with_ctl,
-		  struct sb_proc *p)
+		  struct sb_proc *p, int *go)
 {
 	char *argv[SB_MAX_ARGS + 2];
-	int errp[2] = { -1, -1 }, ctlp[2] = { -1, -1 };
+	int errp[2] = { -1, -1 }, ctlp[2] = { -1, -1 }, gop[2] = { -1, -1 };
 	size_t n = 0;
 	pid_t pid;
 
 	*p = (struct sb_proc)SB_PROC_INIT;
+	if (with_ctl && go)
+		return log_err("a spare has no control pipe"); /* both would be fd 4 */
 	argv[n++] = (char *)"workerd";
 	for (size_t i = 0; args[i] && n <= SB_MAX_ARGS; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		return log_errno("pipe");
-	if (with_ctl && pipe2(ctlp, O_CLOEXEC) < 0) {
+	if ((with_ctl && pipe2(ctlp, O_CLOEXEC) < 0) || (go && pipe2(gop, O_CLOEXEC) < 0)) {
 		log_errno("pipe");
 		goto fail;
 	}
@@ -252,10 +286,14 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(s, argv, lfd, ctlp[1], errp[1], getppid());
+		child_exec(s, argv, lfd, ctlp[1], errp[1], gop[0], getppid());
 	close(errp[1]);
 	if (ctlp[1] >= 0)
 		close(ctlp[1]);
+	if (go) {
+		close(gop[0]);
+		*go = gop[1];
+	}
 	p->pid = pid;
 	p->out_fd = errp[0];
 	p->ctl_fd = ctlp[0];
@@ -265,6 +303,10 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (p->pidfd < 0) {
 		log_errno("pidfd_open");
+		if (go) {
+			close(*go);
+			*go = -1;
+		}
 		sb_proc_kill(p, NULL, NULL);
 		return -1;
 	}
@@ -275,8 +317,22 @@ fail:
 			close(errp[i]);
 		if (ctlp[i] >= 0)
 			close(ctlp[i]);
+		if (gop[i] >= 0)
+			close(gop[i]);
 	}
 	return -1;
+}
+
+int sb_proc_go(int *go)
+{
+	ssize_t w;
+
+	do
+		w = write(*go, "g", 1);
+	while (w < 0 && errno == EINTR);
+	close(*go);
+	*go = -1;
+	return w == 1 ? 0 : -1;
 }
 
 void sb_proc_kill(struct sb_proc *p, int *status, struct rusage *ru)

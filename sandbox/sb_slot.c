@@ -89,11 +89,14 @@ int sb_slot_open(struct sb_slot *s, const struct sb_config *cfg, unsigned index)
 		sb_slot_close(s);
 		return log_err("slot %u: cannot start its warm workerd", index);
 	}
+	if (cfg->mode == SB_MODE_PROCESS)
+		sb_slot_finish(s); /* the first spare */
 	return 0;
 }
 
 void sb_slot_close(struct sb_slot *s)
 {
+	sb_process_close(s);
 	if (s->pool)
 		sb_pool_close(s);
 	if (s->cg)

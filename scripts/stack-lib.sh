@@ -85,14 +85,33 @@ _stack_render_nginx() {
 
 stack_url() { echo "http://127.0.0.1:$(cat "$1/port")"; }
 
+_stack_slot_procs() { # INSTANCE: every process in the instance's slot cgroups
+  local f
+  for f in /sys/fs/cgroup/memory/oyster/"$1"/*/cgroup.procs /sys/fs/cgroup/oyster/"$1"/*/cgroup.procs; do
+    [ -r "$f" ] && cat "$f"
+  done
+  return 0
+}
+
+# Process mode: the spares waiting in the node's slots (see sb_slot_finish).
+stack_spare_pids() {
+  local p
+  for p in $(_stack_slot_procs "$(_stack_conf_get "$1" instance)"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] && echo "$p"
+  done
+  return 0
+}
+
 # workerd processes of the node in DIR (found by their working directory,
 # which is always a slot directory under the node's run_dir).
 stack_workerd_pids() {
-  local run inst p f
+  local run inst p
   inst=$(_stack_conf_get "$1" instance)
   # Jailed workerds live in other namespaces; their slot cgroups find them.
-  for f in /sys/fs/cgroup/memory/oyster/"$inst"/*/cgroup.procs /sys/fs/cgroup/oyster/"$inst"/*/cgroup.procs; do
-    [ -r "$f" ] && cat "$f"
+  # A process-mode spare (comm oyster-spare: jailed, waiting to exec
+  # workerd) is not one yet: stack_spare_pids lists those.
+  for p in $(_stack_slot_procs "$inst"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] || echo "$p"
   done
   # Without cgroups: by their working directory, a slot directory.
   if [ "$(_stack_conf_get "$1" cgroups)" = off ]; then

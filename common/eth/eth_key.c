@@ -9,6 +9,7 @@
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,6 +121,36 @@ int eth_key_from_hex(struct eth_key *key, const char *hex, size_t len,
 void eth_key_wipe(struct eth_key *key)
 {
 	explicit_bzero(key, sizeof(*key));
+}
+
+struct eth_key *eth_key_private_move(struct eth_key *key)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)(page > 0 ? page : 4096);
+	struct eth_key *k;
+
+	k = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (k == MAP_FAILED)
+		return NULL;
+	if (madvise(k, len, MADV_WIPEONFORK) < 0 || madvise(k, len, MADV_DONTDUMP) < 0) {
+		int e = errno;
+		munmap(k, len);
+		errno = e;
+		return NULL;
+	}
+	*k = *key;
+	eth_key_wipe(key);
+	return k;
+}
+
+void eth_key_private_free(struct eth_key *key)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!key)
+		return;
+	eth_key_wipe(key);
+	munmap(key, (size_t)(page > 0 ? page : 4096));
 }
 
 int eth_key_load_file(const char *path, struct eth_key *key, struct buf *err)

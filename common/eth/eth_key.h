@@ -70,6 +70,18 @@ int eth_key_generate_file(const char *path, struct eth_key *key,
 			  struct buf *err);
 void eth_key_wipe(struct eth_key *key);
 
+/*
+ * Move key into a page of its own that children forked later do not
+ * inherit (MADV_WIPEONFORK: they see zeros there; MADV_DONTDUMP: not in
+ * core dumps), and wipe the original.  For processes that sign and also
+ * fork sandbox children: a child holds a copy of its parent's memory until
+ * it execs, and a process-mode spare waits jailed for a while before it
+ * does.  Returns the new home of the key (free with eth_key_private_free),
+ * or NULL with errno set.
+ */
+struct eth_key *eth_key_private_move(struct eth_key *key);
+void eth_key_private_free(struct eth_key *key);
+
 /* Sign a 32-byte digest as r||s||v, v = 27 + recid. */
 int eth_sign_digest(const struct eth_key *key, const unsigned char digest[32],
 		    unsigned char sig[65]);

@@ -85,9 +85,10 @@ check "probe: the scan ran ($(grep '^scan done' <<<"$JAIL_OUT"))" grep -Eq '^sca
 eq "probe: no canary found" "$(grep -c FOUND <<<"$JAIL_OUT")" 0
 adv_note "jail probe scanned env, /proc and $(grep -o '[0-9]* files' <<<"$JAIL_OUT"): 0 canaries"
 
-# The real workerds, from the host.
+# The real workerds (and, in process mode, the spares waiting to become
+# one), from the host.
 nw=0
-for wk in $(stack_workerd_pids "$node"); do
+for wk in $(stack_workerd_pids "$node") $(stack_spare_pids "$node"); do
   nw=$((nw + 1))
   eq "workerd $wk: empty environment" "$(stat -c %s "/proc/$wk/environ" 2>/dev/null; tr -d '\0' <"/proc/$wk/environ" | wc -c)" "0
 0"
@@ -97,9 +98,27 @@ for wk in $(stack_workerd_pids "$node"); do
   eq "workerd $wk: core size limit 0" "$(awk '/^Max core file size/ {print $5}' "/proc/$wk/limits")" 0
 done
 adv_note "$nw slot workerds: empty environment, no key fds, no core dumps"
+
+# Their memory, read from the host: they were forked from a handler that
+# holds the enclave key, which it keeps in a page children do not inherit
+# (MADV_WIPEONFORK).  Control: the scanner finds the key in a handler.
+handler=$(for p in $(pgrep -P "$(cat "$node/fcgi.pid")"); do if [ -n "$(pgrep -P "$p")" ]; then echo "$p"; fi; done | awk 'NR == 1')
+ctl=$("$ADV_BIN/adv_memscan" "$handler" "$ENCLAVE_HEX")
+check "control: the scanner finds the enclave key in a slot handler ($ctl)" \
+  bash -c "[ \"\$(awk '{print \$NF}' <<<'$ctl')\" -gt 0 ]"
+ns=0 nbytes=0
+for wk in $(stack_workerd_pids "$node") $(stack_spare_pids "$node"); do
+  for k in "$ENCLAVE_HEX" "$GAS_HEX"; do
+    out=$("$ADV_BIN/adv_memscan" "$wk" "$k") || out="unreadable"
+    eq "process $wk ($(cat "/proc/$wk/comm" 2>/dev/null)): no key in its memory ($out)" "$(awk '{print $NF}' <<<"$out")" 0
+  done
+  ns=$((ns + 1)); nbytes=$((nbytes + $(awk '{print $6}' <<<"$out")))
+done
+check "the memory of at least one slot process was scanned" test "$ns" -gt 0
+adv_note "memory of $ns slot processes ($((nbytes / 1048576)) MiB) scanned from the host: no key (control: found in the handler)"
 # A crash: with a file core_pattern (this host: "core") a dump would land in the
 # crashing process's cwd, the jail's read-only /work, and RLIMIT_CORE is 0 anyway.
-victim=$(stack_workerd_pids "$node" | tail -1)
+victim=$( (stack_workerd_pids "$node"; stack_spare_pids "$node") | awk 'END {print}')
 kill -ABRT "$victim"
 adv_attempt
 _stack_wait "crashed workerd dead" 100 proc_dead "$victim" || true

@@ -37,4 +37,13 @@ if [ "$(it_mode)" = pool ]; then
   eq "one warm workerd per slot between requests" "$(stack_workerd_pids "$IT_DIR/node" | wc -l)" 4
 else
   check "no workerd running between requests" test -z "$(stack_workerd_pids "$IT_DIR/node")"
+  # Each slot keeps the next run's process ready: jailed, in the slot
+  # cgroup, not yet workerd (sb_slot_finish).
+  spares=$(stack_spare_pids "$IT_DIR/node")
+  eq "one spare per slot between requests" "$(wc -w <<<"$spares")" 4
+  for p in $spares; do
+    eq "spare $p: the sandbox uid, no capabilities, seccomp" \
+      "$(awk '/^Uid:/ {print $2} /^CapEff:/ {print $2} /^Seccomp:/ {print $2}' "/proc/$p/status" | tr '\n' ' ')" \
+      "$(_stack_conf_get "$IT_DIR/node" sandbox_user | cut -d: -f1) 0000000000000000 2 "
+  done
 fi

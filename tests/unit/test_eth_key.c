@@ -558,6 +558,47 @@ START_TEST(test_cast_cross_check)
 }
 END_TEST
 
+/* The key's private home: the process keeps it, a forked child sees zeros,
+ * and the original copy is wiped. */
+START_TEST(test_private_move)
+{
+	struct eth_key k, zero, *p;
+	struct buf err = BUF_INIT;
+	unsigned char secret[32];
+	int st, pfd[2];
+	pid_t pid;
+
+	memset(secret, 0x11, sizeof(secret));
+	ck_assert_int_eq(eth_key_from_secret(&k, secret, &err), 0);
+	memset(&zero, 0, sizeof(zero));
+	p = eth_key_private_move(&k);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!memcmp(&k, &zero, sizeof(k)));
+	ck_assert(!memcmp(p->secret, secret, sizeof(secret)));
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		unsigned char ok = !memcmp(p, &zero, sizeof(zero));
+		ssize_t w = write(pfd[1], &ok, 1);
+		_exit(w == 1 ? 0 : 1);
+	}
+	{
+		unsigned char child_saw_zeros = 0;
+		ck_assert_int_eq(read(pfd[0], &child_saw_zeros, 1), 1);
+		ck_assert_int_eq(child_saw_zeros, 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(!memcmp(p->secret, secret, sizeof(secret)));
+	close(pfd[0]);
+	close(pfd[1]);
+	eth_key_private_free(p);
+	eth_key_private_free(NULL);
+	buf_release(&err);
+}
+END_TEST
+
 static Suite *key_suite(void)
 {
 	Suite *s = suite_create("eth_key");
@@ -567,6 +608,7 @@ static Suite *key_suite(void)
 
 	tcase_add_test(tc, test_known_keys);
 	tcase_add_test(tc, test_invalid_secrets);
+	tcase_add_test(tc, test_private_move);
 	tcase_add_test(tf, test_load_file);
 	tcase_add_test(tf, test_load_file_unreadable);
 	tcase_add_test(tf, test_generate_file);
