@@ -94,32 +94,35 @@ _stack_slot_procs() { # INSTANCE: every process in the instance's slot cgroups
 }
 
 # Process mode: the spares waiting in the node's slots (see sb_slot_finish).
+# Both list functions print their result in one write, so a reader that
+# stops early (| head -1) cannot SIGPIPE them under pipefail.
 stack_spare_pids() {
-  local p
+  local p out=""
   for p in $(_stack_slot_procs "$(_stack_conf_get "$1" instance)"); do
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] && echo "$p"
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] && out+="$p"$'\n'
   done
-  return 0
+  printf '%s' "$out"
 }
 
 # workerd processes of the node in DIR (found by their working directory,
 # which is always a slot directory under the node's run_dir).
 stack_workerd_pids() {
-  local run inst p
+  local run inst p out=""
   inst=$(_stack_conf_get "$1" instance)
   # Jailed workerds live in other namespaces; their slot cgroups find them.
   # A process-mode spare (comm oyster-spare: jailed, waiting to exec
   # workerd) is not one yet: stack_spare_pids lists those.
   for p in $(_stack_slot_procs "$inst"); do
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] || echo "$p"
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = oyster-spare ] || out+="$p"$'\n'
   done
   # Without cgroups: by their working directory, a slot directory.
   if [ "$(_stack_conf_get "$1" cgroups)" = off ]; then
     run=$(_stack_conf_get "$1" run_dir)
     for p in $(pgrep -x workerd); do
-      case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$run"/slots/*|"$run"/jobs/*) echo "$p";; esac
+      case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$run"/slots/*|"$run"/jobs/*) out+="$p"$'\n';; esac
     done
   fi
+  printf '%s' "$out"
 }
 
 # Wait (polling a readiness check, bounded) until CMD succeeds.

@@ -15,7 +15,7 @@ cg=/sys/fs/cgroup/pids/oyster/$inst/probe
 probes() { pgrep -f -c "^$PROBE " || true; }
 
 # The jail's rlimits on the real thing (SECURITY.md: core 0, fsize, nofile, nproc).
-wk=$(stack_workerd_pids "$IT_DIR/node" | head -1)
+wk=$(stack_workerd_pids "$IT_DIR/node" | awk "NR == 1")
 master=$(cat "$IT_DIR/node/fcgi.pid")
 lim() { awk -v k="$2" 'index($0, k) == 1 {print $(NF - 2)}' "/proc/$1/limits"; }
 eq "workerd: core dumps off" "$(lim "$wk" 'Max core file size')" 0
