@@ -17,9 +17,10 @@
  *       one listening TCP socket on 127.0.0.1:PORT (each gets it as fd 3),
  *       until SIGTERM; then they are killed.
  *   oyster-bench sandbox WORKERD pool|process|reuse CODE BODY SECONDS
- *       The sandbox call itself: sb_run() on one slot (cgroup included), one
- *       request after another, no HTTP in front.  Subtracting it from the
- *       stack's latency gives the overhead of nginx + FastCGI + handler.
+ *       The sandbox call itself: sb_run() on one slot (cgroup included; in
+ *       the stack's jail when OYSTER_BENCH_JAIL=uid:gid), one request after
+ *       another, no HTTP in front.  Subtracting it from the stack's latency
+ *       gives the overhead of nginx + FastCGI + handler.
  *
  * Each prints one JSON line: requests, errors, seconds, rps, p50_ms,
  * p99_ms, self_cpu_ms (this process), child_cpu_ms (reaped children) and
@@ -394,6 +395,18 @@ static int cmd_sandbox(const char *workerd, const char *mode, const char *src, c
 		};
 		struct sb_request rq = { "POST", "/", h, 1, in.data, in.len };
 		const char *key = strcmp(mode, "reuse") ? NULL : "bench";
+		const char *jail = getenv("OYSTER_BENCH_JAIL");
+		unsigned ju, jg;
+
+		/* In the same jail as the stack's slots (uid:gid), so d - f is
+		 * only nginx, FastCGI and the handler. */
+		if (jail && sscanf(jail, "%u:%u", &ju, &jg) == 2 && ju && jg) {
+			cfg.jail = 1;
+			cfg.seccomp = 1;
+			cfg.jail_uid = ju;
+			cfg.jail_gid = jg;
+			cfg.scratch_bytes = 16 << 20;
+		}
 
 		if (sb_slot_open(&slot, &cfg, 0) < 0)
 			goto out;

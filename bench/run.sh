@@ -175,7 +175,7 @@ stack_variant e pool reuse
 # ---- f: the sandbox call itself (pool slot, no HTTP) ---------------------------
 for w in "${WORKLOADS[@]}"; do
   echo "[$w] f: sb_run on a pool slot, no HTTP"
-  record f "$w" 1 "$(measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$w]}" "$(input_file "$w")" "$SECS")"
+  record f "$w" 1 "$(OYSTER_BENCH_JAIL=$(_stack_conf_get "$W/node-d" sandbox_user) measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$w]}" "$(input_file "$w")" "$SECS")"
 done
 
 # ---- chain path ---------------------------------------------------------------
