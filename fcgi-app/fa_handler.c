@@ -1,10 +1,10 @@
 #include "fa_handler.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -93,7 +93,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 	struct fa_handler_args args;
 	struct eth_key *key = NULL;
 	char comp[32];
-	int have_slot = 0;
+	int have_slot = 0, ep = -1;
 
 	snprintf(comp, sizeof(comp), a->exec ? "fcgi-handler-%u" : "fcgi-control", a->slot);
 	log_set_component(comp);
@@ -141,15 +141,27 @@ int fa_handler_main(const struct fa_handler_args *a)
 		}
 		have_slot = 1;
 	}
+	/*
+	 * All handlers of a socket wait on it; EPOLLEXCLUSIVE wakes one of them
+	 * per connection instead of all (with ppoll every idle handler woke and
+	 * all but one found nothing to accept, CPU that the 2-core host then
+	 * lacked for the one that did).
+	 */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, a->listen_fd,
+				&(struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE }) < 0) {
+		log_errno("epoll");
+		stop_requested = 1;
+	}
 	log_msg(LOG_DEBUG, "handler ready");
 	while (!stop_requested) {
-		struct pollfd p = { a->listen_fd, POLLIN, 0 };
+		struct epoll_event ev;
 		int fd;
 
-		if (ppoll(&p, 1, NULL, &waitmask) < 0) {
+		if (epoll_pwait(ep, &ev, 1, -1, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_errno("ppoll");
+			log_errno("epoll_pwait");
 			break;
 		}
 		fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -165,6 +177,8 @@ int fa_handler_main(const struct fa_handler_args *a)
 		if (have_slot)
 			sb_slot_finish(&slot);
 	}
+	if (ep >= 0)
+		close(ep);
 	if (have_slot) {
 		fa_stats_slot_busy(a->stats, a->slot, 0);
 		sb_slot_close(&slot);
