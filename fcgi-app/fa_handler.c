@@ -93,7 +93,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 	struct fa_handler_args args;
 	struct eth_key *key = NULL;
 	char comp[32];
-	int have_slot = 0, ep = -1;
+	int have_slot = 0, ep = -1, queue_empty = 0;
 
 	snprintf(comp, sizeof(comp), a->exec ? "fcgi-handler-%u" : "fcgi-control", a->slot);
 	log_set_component(comp);
@@ -154,11 +154,19 @@ int fa_handler_main(const struct fa_handler_args *a)
 		stop_requested = 1;
 	}
 	log_msg(LOG_DEBUG, "handler ready");
+	/*
+	 * Try accept() first and sleep only when nothing is queued: an
+	 * exclusive wakeup goes to one waiting handler, so a handler coming
+	 * back from a request must take what queued meanwhile itself, or
+	 * connections wait while it sleeps.  The zero-timeout epoll_pwait
+	 * still opens the signal mask each round, so a pending SIGTERM stops
+	 * the loop even when connections never stop coming.
+	 */
 	while (!stop_requested) {
 		struct epoll_event ev;
 		int fd;
 
-		if (epoll_pwait(ep, &ev, 1, -1, &waitmask) < 0) {
+		if (epoll_pwait(ep, &ev, 1, queue_empty ? -1 : 0, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno("epoll_pwait");
@@ -166,10 +174,12 @@ int fa_handler_main(const struct fa_handler_args *a)
 		}
 		fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			queue_empty = errno == EAGAIN || errno == EWOULDBLOCK;
+			if (!queue_empty && errno != EINTR && errno != ECONNABORTED)
 				log_errno("accept");
 			continue;
 		}
+		queue_empty = 0;
 		serve(a, &db, have_slot ? &slot : NULL, fd);
 		/* nginx finishes the response when the connection closes ... */
 		close(fd);
