@@ -93,7 +93,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 	struct fa_handler_args args;
 	struct eth_key *key = NULL;
 	char comp[32];
-	int have_slot = 0, ep = -1, queue_empty = 0;
+	int have_slot = 0, ep = -1, queue_empty = 0, rc = 0;
 
 	snprintf(comp, sizeof(comp), a->exec ? "fcgi-handler-%u" : "fcgi-control", a->slot);
 	log_set_component(comp);
@@ -152,6 +152,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 				&(struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE }) < 0) {
 		log_errno("epoll");
 		stop_requested = 1;
+		rc = 1; /* not a clean stop: the master restarts us */
 	}
 	log_msg(LOG_DEBUG, "handler ready");
 	/*
@@ -170,6 +171,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 			if (errno == EINTR)
 				continue;
 			log_errno("epoll_pwait");
+			rc = 1;
 			break;
 		}
 		fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -195,5 +197,5 @@ int fa_handler_main(const struct fa_handler_args *a)
 	}
 	db_close(&db);
 	eth_key_private_free(key);
-	return 0;
+	return rc;
 }
