@@ -26,11 +26,11 @@ const char *sb_loader_source(void)
 	return sb_loader_js_start;
 }
 
-int sb_loader_config(struct buf *out, const char *compat_date)
+int sb_loader_config(struct buf *out, const char *compat_date, const char *token)
 {
 	/* The compatibility date reaches the loader as a text binding: it is
 	 * what loaded workers get, like a process-mode worker's config. */
-	if (strpbrk(compat_date, "\"\\\n"))
+	if (strpbrk(compat_date, "\"\\\n") || strpbrk(token, "\"\\\n "))
 		return -1;
 	buf_addf(out,
 		 "using Workerd = import \"/workerd/workerd.capnp\";\n"
@@ -47,15 +47,16 @@ int sb_loader_config(struct buf *out, const char *compat_date)
 		 "  bindings = [\n"
 		 "    (name = \"LOADER\", workerLoader = ()),\n"
 		 "    (name = \"COMPAT_DATE\", text = \"%s\"),\n"
+		 "    (name = \"TOKEN\", text = \"%s\"),\n"
 		 "  ],\n"
 		 "  globalOutbound = \"deny-all\",\n"
 		 ");\n",
-		 compat_date);
+		 compat_date, token);
 	return out->data ? 0 : -1;
 }
 
 int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
-		      const struct sb_request *req)
+		      int with_code, const struct sb_request *req)
 {
 	struct buf body = BUF_INIT, ncode = BUF_INIT;
 	struct sb_header *h = calloc(req->nheaders + 3, sizeof(*h));
@@ -67,6 +68,12 @@ int sb_loader_request(struct buf *out, const struct code *c, const char *isolate
 	for (size_t i = 0; i < req->nheaders; i++)
 		if (strncasecmp(req->headers[i].name, SB_LOADER_CTL_PREFIX, plen))
 			h[n++] = req->headers[i];
+	if (isolate_key && !with_code) {
+		/* The loader has this isolate's code: the user's request as is. */
+		h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "isolate", (char *)isolate_key };
+		r = sb_http_request(out, req->method, req->path, h, n, req->body, req->body_len);
+		goto out;
+	}
 	if (code_encode(c, &body) < 0)
 		goto out;
 	buf_addf(&ncode, "%zu", body.len);

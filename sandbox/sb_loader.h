@@ -5,8 +5,9 @@
  * (sandbox/sb_loader.js, built into the binary so the installed daemon
  * needs no extra file), and the request envelope it expects: the user's
  * request (path, headers; method in x-oyster-pool-method) carrying the code
- * in its canonical encoding ahead of the user's body.  See sb_loader.js for
- * the protocol and sb_pool.c for its use.
+ * in its canonical encoding ahead of the user's body, or for a kept isolate
+ * whose code the loader has, the user's request alone.  See sb_loader.js
+ * for the protocol and sb_pool.c for its use.
  */
 #include "buf.h"
 #include "code.h"
@@ -18,16 +19,22 @@
 /* The loader's source text (NUL-terminated). */
 const char *sb_loader_source(void);
 
-/* Append the workerd config (capnp text) that serves loader.js on socket "http". */
-int sb_loader_config(struct buf *out, const char *compat_date);
+/*
+ * Append the workerd config (capnp text) that serves loader.js on socket
+ * "http".  token marks the loader's own answers (SB_LOADER_OUTCOME is
+ * "TOKEN KIND"); it must be a secret of the slot owner's, without spaces.
+ */
+int sb_loader_config(struct buf *out, const char *compat_date, const char *token);
 
 /*
  * Append the HTTP request for the loader.  The user's headers named
  * x-oyster-pool-* are dropped (they are ours); isolate_key may be NULL.
+ * with_code = 0 (only with a key) leaves the code out: the user's request
+ * goes as it is, for an isolate whose code the loader was given before.
  * 0, or -1 when a header or the key cannot be carried (CR/LF) or the code
  * cannot be encoded.
  */
 int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
-		      const struct sb_request *req);
+		      int with_code, const struct sb_request *req);
 
 #endif

@@ -8,22 +8,30 @@
 // This worker itself has only LOADER and the compatibility date, and its
 // own globalOutbound is a network service that allows nothing.
 //
-// Request (built by sb_loader.c):
+// Request (built by sb_loader.c), one of:
 //   POST <the user's path> with the user's headers, plus
-//   x-oyster-pool-method: the user's method
-//   x-oyster-pool-code-length: N; the first N body bytes are the code in
-//     its canonical encoding (common/code.h), the rest is the user's body
-//   x-oyster-pool-isolate: KEY (optional): run in the isolate kept under
-//     KEY instead of a new one (the code id of a code that opted in)
-// Response: the worker's own status, headers and body with
-//   x-oyster-pool-outcome: ok
-// or a 500 whose body is the message and whose outcome is
+//     x-oyster-pool-method: the user's method
+//     x-oyster-pool-code-length: N; the first N body bytes are the code in
+//       its canonical encoding (common/code.h), the rest is the user's body
+//     x-oyster-pool-isolate: KEY (optional): run in the isolate kept under
+//       KEY instead of a new one (the code id of a code that opted in)
+//   or, for a KEY whose code this workerd was already given, the user's
+//   request itself (method, path, headers, body) plus
+//     x-oyster-pool-isolate: KEY
+//   which costs no copy of the body (it is streamed through).
+// Response: the worker's own response, untouched (status, headers, body
+// streamed through), or this worker's own 500 whose body is the message
+// and which carries
+//   x-oyster-pool-outcome: TOKEN KIND
+// TOKEN is the slot's secret (binding TOKEN), which user code cannot read,
+// so a worker cannot forge an outcome; KIND is
 //   load       the code did not load (SyntaxError, bad module, no handler)
 //   exception  the worker's handler threw (or its promise rejected)
+//   nocode     a request without code for a KEY this workerd has no code
+//              for: the slot owner sends it again with the code
 //   error      anything else (this worker's own trouble): the slot owner
 //              recycles the whole workerd.
-// The outcome header is set here after the user's response is copied, so
-// user code cannot forge it; the slot owner strips it again.
+// The slot owner strips the outcome header from every answer.
 
 const CTL = "x-oyster-pool-";
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -55,8 +63,9 @@ function decodeCode(buf) {
   return { main, modules };
 }
 
+let token = "";
 function outcome(kind, message) {
-  return new Response(message, { status: 500, headers: { [CTL + "outcome"]: kind } });
+  return new Response(message, { status: 500, headers: { [CTL + "outcome"]: token + " " + kind } });
 }
 
 // JSON modules are handed over parsed; one that does not parse fails to
@@ -72,64 +81,99 @@ function parseJsonModules(modules) {
   }
 }
 
+// The code of each KEY this workerd was given, for workerd to build the
+// kept isolate from whenever it needs to (it may drop an idle one).
+const sources = new Map();
+
+function isolateSource(env, code) {
+  parseJsonModules(code.modules);
+  return {
+    compatibilityDate: env.COMPAT_DATE,
+    mainModule: code.main,
+    modules: code.modules,
+    env: {},
+    globalOutbound: null,
+  };
+}
+
+// Run userRequest in the worker, mapping its failures to outcomes.
+async function run(worker, userRequest) {
+  let entry;
+  try {
+    entry = worker.getEntrypoint();
+  } catch (e) {
+    return outcome("load", "Uncaught " + String(e));
+  }
+  try {
+    return await entry.fetch(userRequest);
+  } catch (e) {
+    const text = String(e && e.message);
+    // workerd starts a loaded worker lazily: its load errors arrive here,
+    // not from remote (tunnelled) exceptions of the user's handler.
+    if (e && e.remote) return outcome("exception", "Uncaught " + String(e));
+    if (text.startsWith("Failed to start Worker:"))
+      return outcome("load", text.slice("Failed to start Worker:".length).trim());
+    return outcome("error", String(e));
+  }
+}
+
+async function handle(request, env) {
+  const key = request.headers.get(CTL + "isolate");
+  const lengthHeader = request.headers.get(CTL + "code-length");
+
+  // A kept isolate whose code this workerd has: the user's request as is.
+  if (lengthHeader === null) {
+    if (!key) return outcome("error", "bad envelope");
+    if (!sources.has(key)) return outcome("nocode", "no code for this isolate");
+    const headers = new Headers(request.headers);
+    headers.delete(CTL + "isolate");
+    return run(env.LOADER.get(key, async () => sources.get(key)), new Request(request, { headers }));
+  }
+
+  const headers = new Headers(request.headers);
+  const codeLength = Number(lengthHeader);
+  const method = headers.get(CTL + "method") || "POST";
+  for (const name of [...headers.keys()]) if (name.startsWith(CTL)) headers.delete(name);
+  headers.delete("content-length");
+
+  const all = await request.arrayBuffer();
+  if (!(codeLength >= 0 && codeLength <= all.byteLength)) return outcome("error", "bad envelope");
+  let code;
+  try {
+    code = decodeCode(all.slice(0, codeLength));
+  } catch (e) {
+    return outcome("error", "bad code envelope: " + e.message);
+  }
+  const body = method === "GET" || method === "HEAD" ? null : all.slice(codeLength);
+  const userRequest = new Request(request.url, { method, headers, body });
+
+  let worker;
+  try {
+    if (key) {
+      // Kept for the requests without code; an isolate that exists
+      // already under KEY is used as it is.
+      const src = isolateSource(env, code);
+      sources.set(key, src);
+      worker = env.LOADER.get(key, async () => src);
+    } else {
+      worker = env.LOADER.load(isolateSource(env, code));
+    }
+  } catch (e) {
+    return outcome("load", "Uncaught " + String(e));
+  }
+  return run(worker, userRequest);
+}
+
 export default {
   async fetch(request, env) {
-    const headers = new Headers(request.headers);
-    const codeLength = Number(headers.get(CTL + "code-length"));
-    const method = headers.get(CTL + "method") || "POST";
-    const key = headers.get(CTL + "isolate");
-    for (const name of [...headers.keys()]) if (name.startsWith(CTL)) headers.delete(name);
-    headers.delete("content-length");
-
-    const all = await request.arrayBuffer();
-    if (!(codeLength >= 0 && codeLength <= all.byteLength)) return outcome("error", "bad envelope");
-    // Decoded only when an isolate is made: a kept isolate (key) skips it.
-    const ENVELOPE = "bad code envelope: ";
-    const source = () => {
-      const code = decodeCode(all.slice(0, codeLength));
-      parseJsonModules(code.modules);
-      return {
-        compatibilityDate: env.COMPAT_DATE,
-        mainModule: code.main,
-        modules: code.modules,
-        env: {},
-        globalOutbound: null,
-      };
-    };
-    const body = method === "GET" || method === "HEAD" ? null : all.slice(codeLength);
-    const userRequest = new Request(request.url, { method, headers, body });
-
-    let entry;
+    token = env.TOKEN;
     try {
-      let src = null;
-      if (!key) {
-        try {
-          src = source();
-        } catch (e) {
-          if (e instanceof SyntaxError) throw e;
-          return outcome("error", ENVELOPE + e.message);
-        }
-      }
-      const worker = key ? env.LOADER.get(key, async () => source()) : env.LOADER.load(src);
-      entry = worker.getEntrypoint();
+      return await handle(request, env);
     } catch (e) {
-      return outcome("load", "Uncaught " + String(e));
-    }
-
-    let response;
-    try {
-      response = await entry.fetch(userRequest);
-    } catch (e) {
-      const text = String(e && e.message);
-      // workerd starts a loaded worker lazily: its load errors arrive here,
-      // not from remote (tunnelled) exceptions of the user's handler.
-      if (e && e.remote) return outcome("exception", "Uncaught " + String(e));
-      if (text.startsWith("Failed to start Worker:"))
-        return outcome("load", text.slice("Failed to start Worker:".length).trim());
+      // Our own failure (a request the Fetch API refuses, say): the slot
+      // owner recycles this workerd rather than pass a bare 500 on as the
+      // worker's answer.
       return outcome("error", String(e));
     }
-    const out = new Response(response.body, response);
-    out.headers.set(CTL + "outcome", "ok");
-    return out;
   },
 };

@@ -36,12 +36,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "sb_loader.h"
 #include "banned.h"
+
+/* Isolate keys whose code the running workerd has, remembered per workerd. */
+#define SB_POOL_SENT 16
+#define SB_POOL_KEY_MAX 80
 
 struct sb_pool {
 	struct sb_proc proc;
@@ -50,6 +55,12 @@ struct sb_pool {
 	uint64_t base_mem;      /* memory after its first request; 0 = not yet */
 	unsigned starts;        /* workerds started in this slot */
 	struct buf ctl;         /* control messages so far (bounded) */
+	/* The loader marks its own answers with this secret (sb_loader.h). */
+	char token[33];
+	/* Keys the loader got the code of (a ring; a key that fell out is
+	 * simply sent with its code again). */
+	char sent[SB_POOL_SENT][SB_POOL_KEY_MAX];
+	unsigned nsent;
 };
 
 /* ---- /proc figures, for hosts without cgroups ---- */
@@ -132,6 +143,7 @@ static int start(struct sb_slot *s)
 	p->ready = 0;
 	p->served = 0;
 	p->base_mem = 0;
+	p->nsent = 0;
 	p->starts++;
 	buf_reset(&p->ctl);
 	log_msg(LOG_DEBUG, "slot %u: warm workerd %d started (start #%u)", s->index,
@@ -204,6 +216,19 @@ static int ensure_started(struct sb_slot *s)
 	return start(s);
 }
 
+/* The loader's token: 128 random bits in hex. */
+static int make_token(char out[33])
+{
+	unsigned char rnd[16];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return log_errno("getrandom");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	explicit_bzero(rnd, sizeof(rnd));
+	return 0;
+}
+
 int sb_pool_open(struct sb_slot *s)
 {
 	struct buf cfg = BUF_INIT;
@@ -215,7 +240,9 @@ int sb_pool_open(struct sb_slot *s)
 		return log_err("out of memory");
 	s->pool->proc = (struct sb_proc)SB_PROC_INIT;
 	buf_init(&s->pool->ctl);
-	r = sb_loader_config(&cfg, s->cfg.compat_date);
+	if (make_token(s->pool->token) < 0)
+		return -1;
+	r = sb_loader_config(&cfg, s->cfg.compat_date, s->pool->token);
 	if (r == 0)
 		r = sb_write_file(s->dir, "config.capnp", cfg.data, cfg.len);
 	if (r == 0)
@@ -241,14 +268,22 @@ pid_t sb_pool_pid(const struct sb_slot *s)
 	return s->pool ? s->pool->proc.pid : -1;
 }
 
-/* The loader's answer -> outcome; 1 when the workerd must be recycled. */
-static int classify_answer(struct sb_result *res)
+/* What classify_answer makes of the loader's answer. */
+enum answer { ANSWER_KEEP, ANSWER_RECYCLE, ANSWER_NOCODE };
+
+/*
+ * The loader's answer -> outcome.  An answer without our token is the
+ * worker's own (any status); one with it is the loader's (sb_loader.js).
+ */
+static enum answer classify_answer(struct sb_slot *s, struct sb_result *res)
 {
 	const char *o = sb_http_header(&res->http, SB_LOADER_OUTCOME);
-	char kind[16];
+	size_t tl = strlen(s->pool->token);
+	char kind[16] = "ok";
 
-	snprintf(kind, sizeof(kind), "%s", o ? o : "");
-	/* Not the worker's: keep it out of mirrored headers. */
+	if (o && !strncmp(o, s->pool->token, tl) && o[tl] == ' ')
+		snprintf(kind, sizeof(kind), "%s", o + tl + 1);
+	/* Ours, or forged by the worker: kept out of mirrored headers either way. */
 	for (size_t i = 0; i < res->http.nheaders; i++) {
 		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
 			continue;
@@ -259,21 +294,50 @@ static int classify_answer(struct sb_result *res)
 	}
 	if (!strcmp(kind, "ok")) {
 		res->outcome = SB_OK;
-		return 0;
+		return ANSWER_KEEP;
 	}
+	if (!strcmp(kind, "nocode"))
+		return ANSWER_NOCODE;
 	if (!strcmp(kind, "load") || !strcmp(kind, "exception")) {
 		res->outcome = kind[0] == 'l' ? SB_LOAD_FAILED : SB_EXCEPTION;
 		buf_add(&res->error, buf_cstr(&res->http.body),
 			res->http.body.len < SB_ERROR_TEXT_MAX ? res->http.body.len : SB_ERROR_TEXT_MAX);
 		if (!res->error.len)
 			buf_addstr(&res->error, kind[0] == 'l' ? "code failed to load" : "uncaught exception");
-		return 0;
+		return ANSWER_KEEP;
 	}
 	res->outcome = SB_CRASHED;
 	log_msg(LOG_WARN, "loader error (outcome '%s', status %d): %.200s", kind, res->http.status,
 		buf_cstr(&res->http.body));
 	buf_addstr(&res->error, "the sandbox failed to run the code");
-	return 1;
+	return ANSWER_RECYCLE;
+}
+
+/* Does the running workerd's loader have the code of key? */
+static int key_sent(const struct sb_pool *p, const char *key)
+{
+	unsigned n = p->nsent < SB_POOL_SENT ? p->nsent : SB_POOL_SENT;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(p->sent[i], key))
+			return 1;
+	return 0;
+}
+
+static void key_forget(struct sb_pool *p, const char *key)
+{
+	unsigned n = p->nsent < SB_POOL_SENT ? p->nsent : SB_POOL_SENT;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(p->sent[i], key))
+			p->sent[i][0] = '\0';
+}
+
+static void key_remember(struct sb_pool *p, const char *key)
+{
+	if (strlen(key) >= SB_POOL_KEY_MAX || key_sent(p, key))
+		return;
+	snprintf(p->sent[p->nsent++ % SB_POOL_SENT], SB_POOL_KEY_MAX, "%s", key);
 }
 
 static void read_usage(struct sb_slot *s, uint64_t cpu0, struct sb_cg_usage *u, struct sb_result *res)
@@ -310,23 +374,80 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 		recycle(s, "memory growth", res);
 }
 
+/*
+ * One exchange with the ready workerd: the request for c (its code left out
+ * when the loader has it), the usage, the outcome.  ANSWER_NOCODE when the
+ * loader wants the code after all; -1 when the host failed.
+ */
+static int exchange(struct sb_slot *s, const struct code *c, const char *key,
+		    const struct sb_request *req, unsigned deadline_ms, struct sb_exchange *x,
+		    struct sb_result *res)
+{
+	struct sb_pool *p = s->pool;
+	struct buf reqbuf = BUF_INIT;
+	struct sb_cg_usage usage;
+	uint64_t cpu0 = 0;
+	int with_code = !key || !key_sent(p, key), r = -1;
+
+	if (sb_loader_request(&reqbuf, c, key, with_code, req) < 0) {
+		log_err("slot %u: cannot build the loader request", s->index);
+		goto out;
+	}
+	x->request = &reqbuf;
+	if (s->cg ? sb_cg_reset(s->cg) < 0 : 0)
+		goto out;
+	if (!s->cg) {
+		proc_reset_hwm(p->proc.pid);
+		cpu0 = proc_cpu_ms(p->proc.pid);
+	}
+	x->cfd = sb_connect_socket(s->sock);
+	if (x->cfd < 0 || sb_exchange_run(x, &res->http) < 0)
+		goto out;
+	close(x->cfd);
+	x->cfd = -1;
+	read_usage(s, cpu0, &usage, res);
+	if (x->out.len)
+		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&x->out));
+
+	r = ANSWER_RECYCLE;
+	if (x->timed_out && !usage.oom_events) {
+		res->outcome = SB_TIMEOUT;
+		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	} else if (x->parsed == SB_HTTP_DONE && !x->exited) {
+		r = (int)classify_answer(s, res);
+		if (r == ANSWER_KEEP && key)
+			key_remember(p, key);
+	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
+		res->outcome = SB_TOO_LARGE;
+		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
+	} else if (usage.oom_events || sb_text_has(&x->out, "out of memory")) {
+		res->outcome = SB_OOM;
+		buf_addstr(&res->error, "memory limit exceeded");
+	} else {
+		res->outcome = SB_CRASHED;
+		buf_addstr(&res->error, x->exited ? "workerd died while running the code"
+						  : "workerd sent no valid HTTP response");
+	}
+out:
+	if (x->cfd >= 0)
+		close(x->cfd);
+	x->cfd = -1;
+	x->request = NULL;
+	buf_release(&reqbuf);
+	return r;
+}
+
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
 		const struct sb_request *req, unsigned deadline_ms, struct sb_result *res)
 {
 	struct sb_pool *p = s->pool;
-	struct buf reqbuf = BUF_INIT, stale = BUF_INIT;
-	uint64_t t0 = sb_now_us(), cpu0 = 0;
-	struct sb_exchange x = { .cfd = -1, .request = &reqbuf,
-				 .deadline = t0 / 1000 + deadline_ms,
+	struct buf stale = BUF_INIT;
+	uint64_t t0 = sb_now_us();
+	struct sb_exchange x = { .cfd = -1, .deadline = t0 / 1000 + deadline_ms,
 				 .max_response = s->cfg.max_response, .out = BUF_INIT };
-	struct sb_cg_usage usage;
-	int ready = 0, must_recycle = 1;
+	int ready = 0, answer = -1;
 
 	res->outcome = SB_INTERNAL;
-	if (sb_loader_request(&reqbuf, c, isolate_key, req) < 0) {
-		log_err("slot %u: cannot build the loader request", s->index);
-		goto out;
-	}
 	/* A start that fails at once (workerd exits) is retried once. */
 	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {
 		if (ensure_started(s) < 0)
@@ -354,50 +475,29 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	if (stale.len)
 		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&stale));
 	x.proc = &p->proc;
-	if (s->cg ? sb_cg_reset(s->cg) < 0 : 0)
-		goto out;
-	if (!s->cg) {
-		proc_reset_hwm(p->proc.pid);
-		cpu0 = proc_cpu_ms(p->proc.pid);
+	answer = exchange(s, c, isolate_key, req, deadline_ms, &x, res);
+	if (answer == ANSWER_NOCODE) {
+		/* The loader lost track of the key: once more, with the code. */
+		key_forget(p, isolate_key);
+		sb_http_response_release(&res->http);
+		answer = exchange(s, c, isolate_key, req, deadline_ms, &x, res);
+		if (answer == ANSWER_NOCODE) {
+			log_err("slot %u: the loader refused the code of isolate %s", s->index, isolate_key);
+			res->outcome = SB_CRASHED;
+			buf_addstr(&res->error, "the sandbox failed to run the code");
+			answer = ANSWER_RECYCLE;
+		}
 	}
-	x.cfd = sb_connect_socket(s->sock);
-	if (x.cfd < 0 || sb_exchange_run(&x, &res->http) < 0)
-		goto out;
-	close(x.cfd);
-	x.cfd = -1;
-	read_usage(s, cpu0, &usage, res);
-	if (x.out.len)
-		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&x.out));
-
-	if (x.timed_out && !usage.oom_events) {
-		res->outcome = SB_TIMEOUT;
-		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
-	} else if (x.parsed == SB_HTTP_DONE && !x.exited) {
-		must_recycle = classify_answer(res);
-	} else if (x.parsed == SB_HTTP_TOO_LARGE) {
-		res->outcome = SB_TOO_LARGE;
-		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
-	} else if (usage.oom_events || sb_text_has(&x.out, "out of memory")) {
-		res->outcome = SB_OOM;
-		buf_addstr(&res->error, "memory limit exceeded");
-	} else {
-		res->outcome = SB_CRASHED;
-		buf_addstr(&res->error, x.exited ? "workerd died while running the code"
-						 : "workerd sent no valid HTTP response");
-	}
-	if (must_recycle)
+	if (answer == ANSWER_RECYCLE)
 		recycle(s, sb_outcome_name(res->outcome), res);
-	else
+	else if (answer == ANSWER_KEEP)
 		after_answer(s, res);
 out:
 	if (res->outcome == SB_INTERNAL && p->proc.pid > 0)
 		recycle(s, "host failure", res);
-	if (x.cfd >= 0)
-		close(x.cfd);
 	res->wall_us = sb_now_us() - t0;
 	res->wall_ms = res->wall_us / 1000;
 	sb_exchange_release(&x);
-	buf_release(&reqbuf);
 	buf_release(&stale);
 	return res->outcome == SB_INTERNAL ? -1 : 0;
 }

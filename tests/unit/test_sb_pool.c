@@ -12,6 +12,7 @@
  * nothing left running after close.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ START_TEST(test_envelope)
 
 	make_code(&c, "export default { fetch() { return new Response('x'); } }");
 	ck_assert_int_eq(code_encode(&c, &enc), 0);
-	ck_assert_int_eq(sb_loader_request(&out, &c, "0xkey", &rq), 0);
+	ck_assert_int_eq(sb_loader_request(&out, &c, "0xkey", 1, &rq), 0);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "POST /p?q=1 HTTP/1.1\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Content-Type: application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "x-oyster-pool-method: PUT\r\n"));
@@ -63,10 +64,20 @@ START_TEST(test_envelope)
 	ck_assert_int_eq(memcmp(body + enc.len, "{\"a\":1}", 7), 0);
 	/* no key: no isolate header; a key with CR/LF cannot be sent */
 	buf_reset(&out);
-	ck_assert_int_eq(sb_loader_request(&out, &c, NULL, &rq), 0);
+	ck_assert_int_eq(sb_loader_request(&out, &c, NULL, 1, &rq), 0);
 	ck_assert_ptr_null(strstr(buf_cstr(&out), "x-oyster-pool-isolate"));
 	buf_reset(&out);
-	ck_assert_int_eq(sb_loader_request(&out, &c, "a\r\nb: c", &rq), -1);
+	ck_assert_int_eq(sb_loader_request(&out, &c, "a\r\nb: c", 1, &rq), -1);
+	/* a key whose code the loader has: the user's request as it is */
+	buf_reset(&out);
+	ck_assert_int_eq(sb_loader_request(&out, &c, "0xkey", 0, &rq), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "PUT /p?q=1 HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "x-oyster-pool-isolate: 0xkey\r\n"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "x-oyster-pool-code-length"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "x-oyster-pool-method"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "forged"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Content-Length: 7\r\n"));
+	ck_assert_str_eq(strstr(buf_cstr(&out), "\r\n\r\n"), "\r\n\r\n{\"a\":1}");
 	code_release(&c);
 	buf_release(&out);
 	buf_release(&enc);
@@ -78,13 +89,16 @@ START_TEST(test_config_and_source)
 {
 	struct buf b = BUF_INIT;
 
-	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07"), 0);
+	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "t0k3n"), 0);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"LOADER\", workerLoader = ())"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"COMPAT_DATE\", text = \"2023-03-07\")"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"TOKEN\", text = \"t0k3n\")"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "globalOutbound = \"deny-all\""));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"deny-all\", network = (allow = []))"));
 	buf_reset(&b);
-	ck_assert_int_eq(sb_loader_config(&b, "2023\"); evil"), -1);
+	ck_assert_int_eq(sb_loader_config(&b, "2023\"); evil", "t"), -1);
+	buf_reset(&b);
+	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "a b"), -1);
 	buf_release(&b);
 	/* the embedded source is the file, whole */
 	ck_assert_ptr_nonnull(strstr(sb_loader_source(), "globalOutbound: null"));
@@ -162,6 +176,27 @@ static enum sb_outcome run1(struct sb_slot *s, const char *src, const char *key,
 	return o;
 }
 
+/* A request without code for a key the loader has no code for. */
+static void raw_nocode(struct sb_slot *s)
+{
+	static const char rq[] = "POST / HTTP/1.1\r\nHost: w\r\nx-oyster-pool-isolate: unknown\r\n"
+				 "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	char resp[2048];
+	size_t n = 0;
+	ssize_t r;
+	int fd = sb_connect_socket(s->sock);
+
+	ck_assert_int_ge(fd, 0);
+	fcntl(fd, F_SETFL, 0);
+	ck_assert_int_eq(write(fd, rq, sizeof(rq) - 1), (ssize_t)sizeof(rq) - 1);
+	while (n < sizeof(resp) - 1 && (r = read(fd, resp + n, sizeof(resp) - 1 - n)) > 0)
+		n += (size_t)r;
+	resp[n] = '\0';
+	close(fd);
+	ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 500"));
+	ck_assert_ptr_nonnull(strstr(resp, " nocode\r\n"));
+}
+
 static const char *const counter =
 	"let n = 0; export default { fetch(r) { n++; return new Response(n + ' ' + r.method + ' ' + r.url); } }";
 
@@ -186,6 +221,18 @@ START_TEST(test_pool_runs)
 	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
 	ck_assert_int_eq(run1(&s, counter, "k1", "POST", 5000, &out, NULL), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "2 POST http://worker/path?x=1");
+	/* the second went without the code: the method is the user's own */
+	ck_assert_int_eq(run1(&s, counter, "k1", "GET", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "3 GET http://worker/path?x=1");
+	/* the loader asks for the code of a key it does not know */
+	raw_nocode(&s);
+	/* a worker cannot pass for the loader: its outcome header is its own
+	 * answer's, and stripped */
+	ck_assert_int_eq(run1(&s, "export default { fetch() { return new Response('mine', { status: 500, "
+			      "headers: { 'x-oyster-pool-outcome': 'exception' } }); } }", NULL, "POST",
+			      5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "mine");
+	ck_assert_int_eq(rec, 0);
 
 	ck_assert_int_eq(run1(&s, "export default { fetch() { throw new Error('boom'); } }", NULL, "POST",
 			      5000, &out, &rec), SB_EXCEPTION);
