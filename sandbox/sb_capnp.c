@@ -32,14 +32,15 @@ static void add_quoted(struct buf *out, const char *s)
 	buf_addch(out, '"');
 }
 
-static void add_module(struct buf *out, const struct code *c, size_t i)
+static void add_module(struct buf *out, const struct code *c, const char *prefix, size_t i)
 {
 	buf_addstr(out, "    (name = ");
 	add_quoted(out, c->mods[i].name);
-	buf_addf(out, ", %s = embed \"m%zu\"),\n", field_for(c->mods[i].type), i);
+	buf_addf(out, ", %s = embed \"%s%zu\"),\n", field_for(c->mods[i].type), prefix, i);
 }
 
-int sb_capnp_config(struct buf *out, const struct code *c, const char *compat_date)
+int sb_capnp_worker(struct buf *out, const char *name, const char *file_prefix, const struct code *c,
+		    const char *compat_date)
 {
 	size_t main_idx = c->n;
 
@@ -51,6 +52,27 @@ int sb_capnp_config(struct buf *out, const struct code *c, const char *compat_da
 	}
 	if (main_idx == c->n || c->mods[main_idx].type != CODE_ESMODULE)
 		return -1;
+	buf_addf(out, "const %s :Workerd.Worker = (\n  modules = [\n", name);
+	/* workerd takes the first module as the entry point. */
+	add_module(out, c, file_prefix, main_idx);
+	for (size_t i = 0; i < c->n; i++)
+		if (i != main_idx)
+			add_module(out, c, file_prefix, i);
+	buf_addstr(out, "  ],\n  compatibilityDate = ");
+	add_quoted(out, compat_date);
+	buf_addstr(out, ",\n  globalOutbound = \"deny-all\",\n);\n");
+	return out->data ? 0 : -1;
+}
+
+int sb_capnp_config(struct buf *out, const struct code *c, const char *compat_date)
+{
+	struct buf w = BUF_INIT;
+	int r;
+
+	if (sb_capnp_worker(&w, "worker", "m", c, compat_date) < 0) {
+		buf_release(&w);
+		return -1;
+	}
 	buf_addstr(out,
 		   "using Workerd = import \"/workerd/workerd.capnp\";\n"
 		   "const config :Workerd.Config = (\n"
@@ -59,16 +81,8 @@ int sb_capnp_config(struct buf *out, const struct code *c, const char *compat_da
 		   "    (name = \"deny-all\", network = (allow = [])),\n"
 		   "  ],\n"
 		   "  sockets = [ (name = \"http\", address = \"unix:/nonexistent\", http = (), service = \"main\") ],\n"
-		   ");\n"
-		   "const worker :Workerd.Worker = (\n"
-		   "  modules = [\n");
-	/* workerd takes the first module as the entry point. */
-	add_module(out, c, main_idx);
-	for (size_t i = 0; i < c->n; i++)
-		if (i != main_idx)
-			add_module(out, c, i);
-	buf_addstr(out, "  ],\n  compatibilityDate = ");
-	add_quoted(out, compat_date);
-	buf_addstr(out, ",\n  globalOutbound = \"deny-all\",\n);\n");
-	return out->data ? 0 : -1;
+		   ");\n");
+	r = buf_add(out, w.data, w.len);
+	buf_release(&w);
+	return r < 0 || !out->data ? -1 : 0;
 }

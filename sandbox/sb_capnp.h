@@ -19,4 +19,13 @@
 /* Append the config text; module i of c (in c->mods order) is file "m<i>". */
 int sb_capnp_config(struct buf *out, const struct code *c, const char *compat_date);
 
+/*
+ * Append only the worker: `const NAME :Workerd.Worker = (...);` with module
+ * i in file "<file_prefix><i>" and globalOutbound "deny-all" (a service the
+ * including config must define).  Pool mode bakes kept isolates' code into
+ * its config with it.  0, or -1 when c has no ES-module main.
+ */
+int sb_capnp_worker(struct buf *out, const char *name, const char *file_prefix, const struct code *c,
+		    const char *compat_date);
+
 #endif

@@ -43,9 +43,11 @@ int sb_connect_socket(const char *path);
 int sb_drain(int fd, struct buf *keep, size_t max);
 
 /*
- * Start `workerd <args...>` in the slot's directory and cgroup with lfd as
- * descriptor 3 (with_ctl: and a control pipe as descriptor 4, for
- * `--control-fd 4`).  args is NULL-terminated and excludes argv[0].
+ * Start `workerd <args...>` in the slot's directory and cgroup with lfds[0]
+ * as descriptor 3 (with_ctl: and a control pipe as descriptor 4, for
+ * `--control-fd 4`) and lfds[1..nlfd-1] as descriptors SB_EXTRA_FD0 on
+ * (pool mode's baked workers; not with a spare).  args is NULL-terminated
+ * and excludes argv[0].
  *
  * go non-NULL starts a spare instead: the child does everything up to exec
  * (cgroup, descriptors, jail) and then waits; *go gets the descriptor that
@@ -54,8 +56,10 @@ int sb_drain(int fd, struct buf *keep, size_t max);
  * RCU grace period), which a spare pays before the request arrives.
  */
 #define SB_GO_FD 4
-int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with_ctl,
-		  struct sb_proc *p, int *go);
+#define SB_EXTRA_FD0 5
+#define SB_MAX_LISTEN 5 /* descriptors 3, 5, 6, 7, 8: all below 10 (see high_fd) */
+int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, unsigned nlfd,
+		  int with_ctl, struct sb_proc *p, int *go);
 /* Let a spare exec; closes *go.  -1 when it is gone (died, or failed to set up). */
 int sb_proc_go(int *go);
 /* SIGKILL and reap; status/ru may be NULL.  Closes the descriptors.  No-op when none. */

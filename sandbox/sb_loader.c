@@ -26,20 +26,33 @@ const char *sb_loader_source(void)
 	return sb_loader_js_start;
 }
 
-int sb_loader_config(struct buf *out, const char *compat_date, const char *token)
+int sb_loader_config(struct buf *out, const char *compat_date, const char *token,
+		     const struct sb_bake *bake)
 {
 	/* The compatibility date reaches the loader as a text binding: it is
 	 * what loaded workers get, like a process-mode worker's config. */
 	if (strpbrk(compat_date, "\"\\\n") || strpbrk(token, "\"\\\n "))
 		return -1;
+	buf_addstr(out,
+		   "using Workerd = import \"/workerd/workerd.capnp\";\n"
+		   "const config :Workerd.Config = (\n"
+		   "  services = [\n"
+		   "    (name = \"loader\", worker = .loader),\n"
+		   "    (name = \"deny-all\", network = (allow = [])),\n");
+	for (unsigned i = 0; bake && i < SB_BAKE_MAX; i++)
+		if (bake->e[i].key[0])
+			buf_addf(out, "    (name = \"b%u\", worker = .b%u),\n", i, i);
+	/* Every address is a placeholder: the sockets come as descriptors. */
+	buf_addstr(out,
+		   "  ],\n"
+		   "  sockets = [\n"
+		   "    (name = \"http\", address = \"unix:/nonexistent\", http = (), service = \"loader\"),\n");
+	for (unsigned i = 0; bake && i < SB_BAKE_MAX; i++)
+		if (bake->e[i].key[0])
+			buf_addf(out, "    (name = \"b%u\", address = \"unix:/nonexistent\", http = (), "
+				 "service = \"b%u\"),\n", i, i);
 	buf_addf(out,
-		 "using Workerd = import \"/workerd/workerd.capnp\";\n"
-		 "const config :Workerd.Config = (\n"
-		 "  services = [\n"
-		 "    (name = \"loader\", worker = .loader),\n"
-		 "    (name = \"deny-all\", network = (allow = [])),\n"
 		 "  ],\n"
-		 "  sockets = [ (name = \"http\", address = \"unix:/nonexistent\", http = (), service = \"loader\") ],\n"
 		 ");\n"
 		 "const loader :Workerd.Worker = (\n"
 		 "  modules = [ (name = \"loader.js\", esModule = embed \"loader.js\") ],\n"
@@ -52,22 +65,48 @@ int sb_loader_config(struct buf *out, const char *compat_date, const char *token
 		 "  globalOutbound = \"deny-all\",\n"
 		 ");\n",
 		 compat_date, token);
+	for (unsigned i = 0; bake && i < SB_BAKE_MAX; i++)
+		if (bake->e[i].key[0])
+			buf_add(out, bake->e[i].worker.data, bake->e[i].worker.len);
 	return out->data ? 0 : -1;
+}
+
+/* The user's headers without ours, for one more header: NULL when out of memory. */
+static struct sb_header *user_headers(const struct sb_request *req, size_t *n)
+{
+	struct sb_header *h = calloc(req->nheaders + 3, sizeof(*h));
+	size_t plen = strlen(SB_LOADER_CTL_PREFIX);
+
+	*n = 0;
+	for (size_t i = 0; h && i < req->nheaders; i++)
+		if (strncasecmp(req->headers[i].name, SB_LOADER_CTL_PREFIX, plen))
+			h[(*n)++] = req->headers[i];
+	return h;
+}
+
+int sb_loader_direct_request(struct buf *out, const struct sb_request *req)
+{
+	size_t n;
+	struct sb_header *h = user_headers(req, &n);
+	int r;
+
+	if (!h)
+		return -1;
+	r = sb_http_request(out, req->method, req->path, h, n, req->body, req->body_len);
+	free(h);
+	return r;
 }
 
 int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
 		      int with_code, const struct sb_request *req)
 {
 	struct buf body = BUF_INIT, ncode = BUF_INIT;
-	struct sb_header *h = calloc(req->nheaders + 3, sizeof(*h));
-	size_t n = 0, plen = strlen(SB_LOADER_CTL_PREFIX);
+	size_t n;
+	struct sb_header *h = user_headers(req, &n);
 	int r = -1;
 
 	if (!h)
 		return -1;
-	for (size_t i = 0; i < req->nheaders; i++)
-		if (strncasecmp(req->headers[i].name, SB_LOADER_CTL_PREFIX, plen))
-			h[n++] = req->headers[i];
 	if (isolate_key && !with_code) {
 		/* The loader has this isolate's code: the user's request as is. */
 		h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "isolate", (char *)isolate_key };

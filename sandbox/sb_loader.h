@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "code.h"
 #include "sandbox.h"
+#include "sb_bake.h"
 
 #define SB_LOADER_CTL_PREFIX "x-oyster-pool-"
 #define SB_LOADER_OUTCOME "x-oyster-pool-outcome"
@@ -21,10 +22,19 @@ const char *sb_loader_source(void);
 
 /*
  * Append the workerd config (capnp text) that serves loader.js on socket
- * "http".  token marks the loader's own answers (SB_LOADER_OUTCOME is
- * "TOKEN KIND"); it must be a secret of the slot owner's, without spaces.
+ * "http" and, when bake is not NULL, each code of the set as service and
+ * socket "b<i>" (sb_bake.h).  token marks the loader's own answers
+ * (SB_LOADER_OUTCOME is "TOKEN KIND"); it must be a secret of the slot
+ * owner's, without spaces.
  */
-int sb_loader_config(struct buf *out, const char *compat_date, const char *token);
+int sb_loader_config(struct buf *out, const char *compat_date, const char *token,
+		     const struct sb_bake *bake);
+
+/*
+ * Append the HTTP request for a baked worker: the user's request, with
+ * headers named x-oyster-pool-* dropped as for the loader.
+ */
+int sb_loader_direct_request(struct buf *out, const struct sb_request *req);
 
 /*
  * Append the HTTP request for the loader.  The user's headers named

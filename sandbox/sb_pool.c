@@ -41,12 +41,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sb_bake.h"
 #include "sb_loader.h"
 #include "banned.h"
 
 /* Isolate keys whose code the running workerd has, remembered per workerd. */
 #define SB_POOL_SENT 16
-#define SB_POOL_KEY_MAX 80
+#define SB_POOL_KEY_MAX SB_BAKE_KEY_MAX
 
 struct sb_pool {
 	struct sb_proc proc;
@@ -60,7 +61,14 @@ struct sb_pool {
 	/* Keys the loader got the code of (a ring; a key that fell out is
 	 * simply sent with its code again). */
 	char sent[SB_POOL_SENT][SB_POOL_KEY_MAX];
+	unsigned uses[SB_POOL_SENT]; /* requests of that key through the loader */
 	unsigned nsent;
+	/* Codes served directly (sb_bake.h); live has bit i when the running
+	 * workerd serves entry i, whose socket is bsock[i]. */
+	struct sb_bake bake;
+	unsigned live;
+	int rebake;             /* the set changed: a new workerd should bake it */
+	char bsock[SB_BAKE_MAX][620];
 };
 
 /* ---- /proc figures, for hosts without cgroups ---- */
@@ -128,27 +136,55 @@ static void proc_reset_hwm(pid_t pid)
 
 static int start(struct sb_slot *s)
 {
-	static char *const args[] = { (char *)"serve", (char *)"config.capnp", (char *)"--experimental",
-				      (char *)"--socket-fd", (char *)"http=3",
-				      (char *)"--control-fd", (char *)"4", NULL };
 	struct sb_pool *p = s->pool;
-	int lfd = sb_listen_socket(s->sock), r;
+	char *args[8 + 2 * SB_BAKE_MAX] = { (char *)"serve", (char *)"config.capnp", (char *)"--experimental",
+					    (char *)"--socket-fd", (char *)"http=3",
+					    (char *)"--control-fd", (char *)"4" };
+	char fdarg[SB_BAKE_MAX][16];
+	int lfds[1 + SB_BAKE_MAX];
+	unsigned nl = 0, na = 7, live = 0;
+	struct buf cfg = BUF_INIT;
+	int r = -1;
 
-	if (lfd < 0)
-		return -1;
-	r = sb_proc_spawn(s, args, lfd, 1, &p->proc, NULL);
-	close(lfd);
-	if (r < 0)
-		return -1;
+	/* The config names the baked set, so it is written at every start. */
+	if (sb_loader_config(&cfg, s->cfg.compat_date, p->token, &p->bake) < 0 ||
+	    sb_write_file(s->dir, "config.capnp", cfg.data, cfg.len) < 0) {
+		log_err("slot %u: cannot write the workerd config", s->index);
+		goto out;
+	}
+	if ((lfds[nl] = sb_listen_socket(s->sock)) < 0)
+		goto out;
+	nl++;
+	for (unsigned i = 0; i < SB_BAKE_MAX; i++) {
+		if (!p->bake.e[i].key[0])
+			continue;
+		if ((lfds[nl] = sb_listen_socket(p->bsock[i])) < 0)
+			goto out;
+		snprintf(fdarg[i], sizeof(fdarg[i]), "b%u=%u", i, SB_EXTRA_FD0 + nl - 1);
+		nl++;
+		args[na++] = (char *)"--socket-fd";
+		args[na++] = fdarg[i];
+		live |= 1U << i;
+	}
+	args[na] = NULL;
+	if (sb_proc_spawn(s, args, lfds, nl, 1, &p->proc, NULL) < 0)
+		goto out;
 	p->ready = 0;
 	p->served = 0;
 	p->base_mem = 0;
 	p->nsent = 0;
+	p->live = live;
+	p->rebake = 0;
 	p->starts++;
 	buf_reset(&p->ctl);
-	log_msg(LOG_DEBUG, "slot %u: warm workerd %d started (start #%u)", s->index,
-		(int)p->proc.pid, p->starts);
-	return 0;
+	log_msg(LOG_DEBUG, "slot %u: warm workerd %d started (start #%u, %u baked)", s->index,
+		(int)p->proc.pid, p->starts, nl - 1);
+	r = 0;
+out:
+	for (unsigned i = 0; i < nl; i++)
+		close(lfds[i]);
+	buf_release(&cfg);
+	return r;
 }
 
 static void stop(struct sb_slot *s)
@@ -231,24 +267,20 @@ static int make_token(char out[33])
 
 int sb_pool_open(struct sb_slot *s)
 {
-	struct buf cfg = BUF_INIT;
 	const char *js = sb_loader_source();
-	int r;
+	struct sb_pool *p;
 
-	s->pool = calloc(1, sizeof(*s->pool));
-	if (!s->pool)
+	p = s->pool = calloc(1, sizeof(*s->pool));
+	if (!p)
 		return log_err("out of memory");
-	s->pool->proc = (struct sb_proc)SB_PROC_INIT;
-	buf_init(&s->pool->ctl);
-	if (make_token(s->pool->token) < 0)
+	p->proc = (struct sb_proc)SB_PROC_INIT;
+	buf_init(&p->ctl);
+	sb_bake_init(&p->bake);
+	for (unsigned i = 0; i < SB_BAKE_MAX; i++)
+		snprintf(p->bsock[i], sizeof(p->bsock[i]), "%s/b%u.sock", s->dir, i);
+	if (make_token(p->token) < 0)
 		return -1;
-	r = sb_loader_config(&cfg, s->cfg.compat_date, s->pool->token);
-	if (r == 0)
-		r = sb_write_file(s->dir, "config.capnp", cfg.data, cfg.len);
-	if (r == 0)
-		r = sb_write_file(s->dir, "loader.js", js, strlen(js));
-	buf_release(&cfg);
-	if (r < 0)
+	if (sb_write_file(s->dir, "loader.js", js, strlen(js)) < 0)
 		return log_err("slot %u: cannot write the loader worker", s->index);
 	return start(s);
 }
@@ -259,6 +291,7 @@ void sb_pool_close(struct sb_slot *s)
 		return;
 	stop(s);
 	buf_release(&s->pool->ctl);
+	sb_bake_release(&s->pool->bake);
 	free(s->pool);
 	s->pool = NULL;
 }
@@ -313,31 +346,38 @@ static enum answer classify_answer(struct sb_slot *s, struct sb_result *res)
 	return ANSWER_RECYCLE;
 }
 
-/* Does the running workerd's loader have the code of key? */
+/* The ring entry of a key whose code the running workerd's loader has, or -1. */
 static int key_sent(const struct sb_pool *p, const char *key)
 {
 	unsigned n = p->nsent < SB_POOL_SENT ? p->nsent : SB_POOL_SENT;
 
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(p->sent[i], key))
-			return 1;
-	return 0;
+			return (int)i;
+	return -1;
 }
 
 static void key_forget(struct sb_pool *p, const char *key)
 {
-	unsigned n = p->nsent < SB_POOL_SENT ? p->nsent : SB_POOL_SENT;
+	int i = key_sent(p, key);
 
-	for (unsigned i = 0; i < n; i++)
-		if (!strcmp(p->sent[i], key))
-			p->sent[i][0] = '\0';
+	if (i >= 0)
+		p->sent[i][0] = '\0';
 }
 
-static void key_remember(struct sb_pool *p, const char *key)
+/* Note a request of key through the loader; how many it has had. */
+static unsigned key_used(struct sb_pool *p, const char *key)
 {
-	if (strlen(key) >= SB_POOL_KEY_MAX || key_sent(p, key))
-		return;
-	snprintf(p->sent[p->nsent++ % SB_POOL_SENT], SB_POOL_KEY_MAX, "%s", key);
+	int i = key_sent(p, key);
+
+	if (i < 0) {
+		if (strlen(key) >= SB_POOL_KEY_MAX)
+			return 0;
+		i = (int)(p->nsent++ % SB_POOL_SENT);
+		snprintf(p->sent[i], SB_POOL_KEY_MAX, "%s", key);
+		p->uses[i] = 0;
+	}
+	return ++p->uses[i];
 }
 
 static void read_usage(struct sb_slot *s, uint64_t cpu0, struct sb_cg_usage *u, struct sb_result *res)
@@ -364,6 +404,10 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 		recycle(s, "request count", res);
 		return;
 	}
+	if (p->rebake) {
+		recycle(s, "baking a kept isolate's code", res);
+		return;
+	}
 	if (!s->cfg.pool_recycle_memory)
 		return;
 	if (s->cg ? sb_cg_memory_current(s->cg, &mem) < 0 : !(mem = proc_status_kb(p->proc.pid, "VmRSS:")))
@@ -374,12 +418,32 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 		recycle(s, "memory growth", res);
 }
 
+/* A baked worker's answer -> outcome, as in process mode (sb_process.c). */
+static void classify_direct(struct sb_exchange *x, struct sb_result *res)
+{
+	res->outcome = SB_OK;
+	/* Not the worker's to send through the loader's channel either. */
+	for (size_t i = 0; i < res->http.nheaders; i++) {
+		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
+			continue;
+		free(res->http.headers[i].name);
+		free(res->http.headers[i].value);
+		res->http.headers[i] = res->http.headers[--res->http.nheaders];
+		i--;
+	}
+	if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
+		res->outcome = SB_EXCEPTION;
+		sb_user_error_text(&x->out, &res->error);
+	}
+}
+
 /*
- * One exchange with the ready workerd: the request for c (its code left out
- * when the loader has it), the usage, the outcome.  ANSWER_NOCODE when the
- * loader wants the code after all; -1 when the host failed.
+ * One exchange with the ready workerd: the request for c to baked entry
+ * `baked` (>= 0) or to the loader (its code left out when the loader has
+ * it), the usage, the outcome.  ANSWER_NOCODE when the loader wants the
+ * code after all; -1 when the host failed.
  */
-static int exchange(struct sb_slot *s, const struct code *c, const char *key,
+static int exchange(struct sb_slot *s, const struct code *c, const char *key, int baked,
 		    const struct sb_request *req, unsigned deadline_ms, struct sb_exchange *x,
 		    struct sb_result *res)
 {
@@ -387,10 +451,14 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key,
 	struct buf reqbuf = BUF_INIT;
 	struct sb_cg_usage usage;
 	uint64_t cpu0 = 0;
-	int with_code = !key || !key_sent(p, key), r = -1;
+	int r = -1, built;
 
-	if (sb_loader_request(&reqbuf, c, key, with_code, req) < 0) {
-		log_err("slot %u: cannot build the loader request", s->index);
+	if (baked >= 0)
+		built = sb_loader_direct_request(&reqbuf, req);
+	else
+		built = sb_loader_request(&reqbuf, c, key, !key || key_sent(p, key) < 0, req);
+	if (built < 0) {
+		log_err("slot %u: cannot build the request for workerd", s->index);
 		goto out;
 	}
 	x->request = &reqbuf;
@@ -400,7 +468,7 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key,
 		proc_reset_hwm(p->proc.pid);
 		cpu0 = proc_cpu_ms(p->proc.pid);
 	}
-	x->cfd = sb_connect_socket(s->sock);
+	x->cfd = sb_connect_socket(baked >= 0 ? p->bsock[baked] : s->sock);
 	if (x->cfd < 0 || sb_exchange_run(x, &res->http) < 0)
 		goto out;
 	close(x->cfd);
@@ -413,10 +481,11 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key,
 	if (x->timed_out && !usage.oom_events) {
 		res->outcome = SB_TIMEOUT;
 		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	} else if (x->parsed == SB_HTTP_DONE && !x->exited && baked >= 0) {
+		classify_direct(x, res);
+		r = ANSWER_KEEP;
 	} else if (x->parsed == SB_HTTP_DONE && !x->exited) {
 		r = (int)classify_answer(s, res);
-		if (r == ANSWER_KEEP && key)
-			key_remember(p, key);
 	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
 		res->outcome = SB_TOO_LARGE;
 		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
@@ -437,6 +506,26 @@ out:
 	return r;
 }
 
+/*
+ * Through the loader, key's code loaded (it answered or threw): count the
+ * use, and ask for a workerd that bakes it once it is due (sb_bake.h).
+ */
+static void consider_baking(struct sb_slot *s, const struct code *c, const char *key,
+			    const struct sb_result *res)
+{
+	struct sb_pool *p = s->pool;
+	int i;
+
+	if (res->outcome != SB_OK && res->outcome != SB_EXCEPTION)
+		return;
+	i = sb_bake_offer(&p->bake, s->dir, key, c, s->cfg.compat_date, key_used(p, key));
+	if (i < 0)
+		return;
+	p->live &= ~(1U << i); /* the entry may have served another code */
+	p->rebake = 1;
+	log_msg(LOG_DEBUG, "slot %u: baking code %s into the next workerd", s->index, key);
+}
+
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
 		const struct sb_request *req, unsigned deadline_ms, struct sb_result *res)
 {
@@ -445,10 +534,11 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	uint64_t t0 = sb_now_us();
 	struct sb_exchange x = { .cfd = -1, .deadline = t0 / 1000 + deadline_ms,
 				 .max_response = s->cfg.max_response, .out = BUF_INIT };
-	int ready = 0, answer = -1;
+	int ready = 0, answer = -1, baked;
 
 	res->outcome = SB_INTERNAL;
-	/* A start that fails at once (workerd exits) is retried once. */
+	/* A start that fails at once (workerd exits) is retried once, without
+	 * the codes that were new in it when there were any. */
 	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {
 		if (ensure_started(s) < 0)
 			goto out;
@@ -460,6 +550,8 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 			log_err("slot %u: workerd %d exited while starting: %s", s->index,
 				(int)p->proc.pid, buf_cstr(&stale));
 			stop(s);
+			if (p->live)
+				sb_bake_refuse(&p->bake, s->dir);
 		}
 	}
 	res->start_wait_ms = sb_now_ms() - t0 / 1000;
@@ -471,16 +563,21 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	}
 	if (ready < 0)
 		goto out;
+	sb_bake_settle(&p->bake);
 	sb_drain(p->proc.out_fd, &stale, SB_STDERR_KEEP);
 	if (stale.len)
 		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&stale));
 	x.proc = &p->proc;
-	answer = exchange(s, c, isolate_key, req, deadline_ms, &x, res);
+	baked = sb_bake_find(&p->bake, isolate_key);
+	if (baked >= 0 && !(p->live & (1U << baked)))
+		baked = -1;
+	sb_bake_tick(&p->bake, baked);
+	answer = exchange(s, c, isolate_key, baked, req, deadline_ms, &x, res);
 	if (answer == ANSWER_NOCODE) {
 		/* The loader lost track of the key: once more, with the code. */
 		key_forget(p, isolate_key);
 		sb_http_response_release(&res->http);
-		answer = exchange(s, c, isolate_key, req, deadline_ms, &x, res);
+		answer = exchange(s, c, isolate_key, -1, req, deadline_ms, &x, res);
 		if (answer == ANSWER_NOCODE) {
 			log_err("slot %u: the loader refused the code of isolate %s", s->index, isolate_key);
 			res->outcome = SB_CRASHED;
@@ -488,6 +585,8 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 			answer = ANSWER_RECYCLE;
 		}
 	}
+	if (answer == ANSWER_KEEP && isolate_key && baked < 0)
+		consider_baking(s, c, isolate_key, res);
 	if (answer == ANSWER_RECYCLE)
 		recycle(s, sb_outcome_name(res->outcome), res);
 	else if (answer == ANSWER_KEEP)

@@ -182,9 +182,10 @@ static void wait_go(void)
 }
 
 __attribute__((noreturn))
-static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int ctlw, int errw,
-		       int gor, pid_t owner)
+static void child_exec(const struct sb_slot *s, char *const argv[], const int *lfds, unsigned nlfd,
+		       int ctlw, int errw, int gor, pid_t owner)
 {
+	int lfd[SB_MAX_LISTEN];
 	static char *const envp[] = { NULL };
 	struct rlimit rl_core = { 0, 0 };
 	struct rlimit rl_fsize = { 64UL << 20, 64UL << 20 };
@@ -207,20 +208,26 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	lfd = high_fd(lfd);
+	for (unsigned i = 0; i < nlfd; i++)
+		if ((lfd[i] = high_fd(lfds[i])) < 0)
+			_exit(127);
 	errw = high_fd(errw);
 	ctlw = high_fd(ctlw);
 	gor = high_fd(gor);
-	if (lfd < 0 || errw < 0)
+	if (errw < 0)
 		_exit(127);
 	if (s->cg && sb_cg_enter_self(s->cg) < 0)
 		child_fail(errw, "oyster: cannot enter the slot cgroup\n");
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(errw, 1) < 0 || dup2(errw, 2) < 0 ||
-	    dup2(lfd, 3) < 0 || (ctlw >= 0 && dup2(ctlw, 4) < 0) ||
+	    dup2(lfd[0], 3) < 0 || (ctlw >= 0 && dup2(ctlw, 4) < 0) ||
 	    (gor >= 0 && dup3(gor, SB_GO_FD, O_CLOEXEC) < 0))
 		child_fail(errw, "oyster: cannot set up workerd's descriptors\n");
-	syscall(SYS_close_range, gor >= 0 ? SB_GO_FD + 1U : ctlw >= 0 ? 5U : 4U, ~0U, 0U);
+	for (unsigned i = 1; i < nlfd; i++)
+		if (dup2(lfd[i], SB_EXTRA_FD0 + (int)i - 1) < 0)
+			child_fail(errw, "oyster: cannot set up workerd's descriptors\n");
+	syscall(SYS_close_range, nlfd > 1 ? (unsigned)SB_EXTRA_FD0 + nlfd - 1 :
+				 gor >= 0 ? SB_GO_FD + 1U : ctlw >= 0 ? 5U : 4U, ~0U, 0U);
 	setrlimit(RLIMIT_CORE, &rl_core);
 	setrlimit(RLIMIT_FSIZE, &rl_fsize);
 	if (chdir(s->dir) < 0)
@@ -256,8 +263,8 @@ static void child_exec(const struct sb_slot *s, char *const argv[], int lfd, int
 	child_fail(2, "oyster: cannot execute workerd\n");
 }
 
-int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with_ctl,
-		  struct sb_proc *p, int *go)
+int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, unsigned nlfd,
+		  int with_ctl, struct sb_proc *p, int *go)
 {
 	char *argv[SB_MAX_ARGS + 2];
 	int errp[2] = { -1, -1 }, ctlp[2] = { -1, -1 }, gop[2] = { -1, -1 };
@@ -267,6 +274,8 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with
 	*p = (struct sb_proc)SB_PROC_INIT;
 	if (with_ctl && go)
 		return log_err("a spare has no control pipe"); /* both would be fd 4 */
+	if (nlfd < 1 || nlfd > SB_MAX_LISTEN || (nlfd > 1 && go))
+		return log_err("%u listening sockets for a workerd", nlfd);
 	argv[n++] = (char *)"workerd";
 	for (size_t i = 0; args[i] && n <= SB_MAX_ARGS; i++)
 		argv[n++] = args[i];
@@ -286,7 +295,7 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], int lfd, int with
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(s, argv, lfd, ctlp[1], errp[1], gop[0], getppid());
+		child_exec(s, argv, lfds, nlfd, ctlp[1], errp[1], gop[0], getppid());
 	close(errp[1]);
 	if (ctlp[1] >= 0)
 		close(ctlp[1]);

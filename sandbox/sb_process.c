@@ -133,7 +133,7 @@ static void spare_start(struct sb_slot *s)
 	sp->proc = (struct sb_proc)SB_PROC_INIT;
 	sp->go = -1;
 	sp->lfd = sb_listen_socket(s->sock);
-	if (sp->lfd < 0 || sb_proc_spawn(s, workerd_args, sp->lfd, 0, &sp->proc, &sp->go) < 0) {
+	if (sp->lfd < 0 || sb_proc_spawn(s, workerd_args, &sp->lfd, 1, 0, &sp->proc, &sp->go) < 0) {
 		log_err("slot %u: cannot start a spare; the next run starts its own", s->index);
 		spare_free(sp);
 		return;
@@ -229,7 +229,7 @@ int sb_process_run(struct sb_slot *s, const struct code *c, const struct sb_requ
 	if (p.pid <= 0) {
 		if ((lfd = sb_listen_socket(s->sock)) < 0)
 			goto out;
-		if (sb_proc_spawn(s, workerd_args, lfd, 0, &p, NULL) < 0)
+		if (sb_proc_spawn(s, workerd_args, &lfd, 1, 0, &p, NULL) < 0)
 			goto out;
 	}
 	x.cfd = sb_connect_socket(s->sock);

@@ -24,6 +24,14 @@ for i in 1 2 3; do
   run "$reuse" null
   eq "reused isolate, request $i: state survives" "$BODY" "$i $i"
 done
+# After three runs through the loader the code is baked into the slot's
+# workerd (sandbox/sb_bake.h): a new workerd serves it as a worker of its own.
+workerd_args() { for p in $(stack_workerd_pids "$IT_DIR/node"); do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done; }
+check "the slot's new workerd bakes the code" grep -q -- '--socket-fd b0=5' <(workerd_args)
+for i in 1 2 3; do
+  run "$reuse" null
+  eq "baked isolate, request $i: state survives (from the new workerd's start)" "$BODY" "$i $i"
+done
 run "$fresh" null
 eq "the content id still gets a new isolate" "$BODY" "1 1"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/javascript' \
@@ -44,6 +52,13 @@ eq "fetch() is denied" "$(jq -r .fetch <<<"$BODY")" denied
 eq "connect() is denied" "$(jq -r .connect <<<"$BODY")" denied
 eq "no control headers reach the worker" "$(jq -c .headers <<<"$BODY")" "[]"
 
+# The same probe baked into the workerd: the same sandbox.
+baked=$(curl -sS -H 'Content-Type: application/javascript' --data-binary @"$IT_DIR/probe.js" "$URL/api/code?isolate=reuse" | jq -r .code_id)
+for i in 1 2 3 4; do run "$baked" null; done
+check "the probe is baked now" grep -q -- '--socket-fd b1=6' <(workerd_args)
+eq "baked: no bindings, no loader" "$(jq -c '[.env, .loader, .globals]' <<<"$BODY")" '[[],"undefined",[]]'
+eq "baked: fetch() and connect() are denied" "$(jq -r '.fetch + " " + .connect' <<<"$BODY")" "denied denied"
+eq "baked: no control headers reach the worker" "$(jq -c .headers <<<"$BODY")" "[]"
 forge=$(upload "$(js forge 'export default { fetch() { return new Response("mine", { status: 500, headers: { "x-oyster-pool-outcome": "exception" } }); } }')")
 run "$forge" null
 eq "a forged outcome header is the worker's own 500" "$STATUS $BODY" "500 mine"

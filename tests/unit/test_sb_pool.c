@@ -26,6 +26,7 @@
 #include "code.h"
 #include "sandbox.h"
 #include "sb_internal.h"
+#include "sb_bake.h"
 #include "sb_loader.h"
 #include "banned.h"
 
@@ -89,16 +90,16 @@ START_TEST(test_config_and_source)
 {
 	struct buf b = BUF_INIT;
 
-	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "t0k3n"), 0);
+	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "t0k3n", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"LOADER\", workerLoader = ())"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"COMPAT_DATE\", text = \"2023-03-07\")"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"TOKEN\", text = \"t0k3n\")"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "globalOutbound = \"deny-all\""));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "(name = \"deny-all\", network = (allow = []))"));
 	buf_reset(&b);
-	ck_assert_int_eq(sb_loader_config(&b, "2023\"); evil", "t"), -1);
+	ck_assert_int_eq(sb_loader_config(&b, "2023\"); evil", "t", NULL), -1);
 	buf_reset(&b);
-	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "a b"), -1);
+	ck_assert_int_eq(sb_loader_config(&b, "2023-03-07", "a b", NULL), -1);
 	buf_release(&b);
 	/* the embedded source is the file, whole */
 	ck_assert_ptr_nonnull(strstr(sb_loader_source(), "globalOutbound: null"));
@@ -291,6 +292,95 @@ START_TEST(test_recycle_count_and_close)
 }
 END_TEST
 
+static int file_has(const char *dir, const char *name, const char *needle)
+{
+	char path[PATH_MAX], text[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return strstr(text, needle) != NULL;
+}
+
+static const char *const keyed =
+	"let n = 0; export default { fetch(r) { n++;"
+	" if (r.method === 'PUT') throw new Error('boom');"
+	" if (r.method === 'DELETE') for (;;) {}"
+	" if (r.method === 'PATCH') return new Response('z'.repeat(5000));"
+	" return new Response(n + ' ' + r.method + ' ' + r.url); } }";
+
+/* A kept isolate's code is baked into the slot's workerd after SB_BAKE_AFTER runs. */
+START_TEST(test_bake)
+{
+	struct sb_slot s;
+	struct buf out = BUF_INIT;
+	char path[PATH_MAX];
+	pid_t pid;
+	int rec = 0;
+	FILE *f;
+
+	if (!have_workerd())
+		return;
+	open_slot(&s, 0);
+	pid = sb_pool_pid(&s);
+	for (int i = 1; i <= SB_BAKE_AFTER; i++) {
+		char want[64];
+
+		ck_assert_int_eq(run1(&s, keyed, "kb", "POST", 5000, &out, &rec), SB_OK);
+		snprintf(want, sizeof(want), "%d POST http://worker/path?x=1", i);
+		ck_assert_str_eq(buf_cstr(&out), want);
+		ck_assert_int_eq(rec, i == SB_BAKE_AFTER); /* then replaced, to bake it */
+	}
+	ck_assert_int_ne(sb_pool_pid(&s), pid);
+	ck_assert(file_has(s.dir, "config.capnp", "(name = \"b0\", worker = .b0)"));
+	ck_assert(file_has(s.dir, "b0m0", "let n = 0;"));
+	/* served by the baked worker: a new isolate (the workerd is new), the
+	 * same request, kept state, the same outcomes and texts as the loader */
+	ck_assert_int_eq(run1(&s, keyed, "kb", "GET", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
+	ck_assert_int_eq(run1(&s, keyed, "kb", "POST", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "2 POST http://worker/path?x=1");
+	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, keyed, "kb", "PUT", 5000, &out, &rec), SB_EXCEPTION);
+	ck_assert_str_eq(buf_cstr(&out), "Uncaught Error: boom");
+	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, keyed, "kb", "PATCH", 5000, &out, &rec), SB_TOO_LARGE);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(run1(&s, keyed, "kb", "DELETE", 300, &out, &rec), SB_TIMEOUT);
+	ck_assert_int_eq(rec, 1);
+	/* every later workerd of the slot bakes it too */
+	ck_assert_int_eq(run1(&s, keyed, "kb", "GET", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
+	ck_assert(file_has(s.dir, "config.capnp", "(name = \"b0\", worker = .b0)"));
+	/* other codes still go through the loader */
+	ck_assert_int_eq(run1(&s, counter, "other", "POST", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
+
+	/* a workerd that cannot start with the set: started without it, the
+	 * code runs through the loader again */
+	snprintf(path, sizeof(path), "%s/b0m0", s.dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("export default {", f);
+	fclose(f);
+	pid = sb_pool_pid(&s);
+	kill(pid, SIGKILL);
+	usleep(100 * 1000);
+	ck_assert_int_eq(run1(&s, keyed, "kb", "GET", 5000, &out, &rec), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
+	ck_assert(!file_has(s.dir, "config.capnp", "b0"));
+	close_slot(&s);
+	buf_release(&out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sb_pool");
@@ -303,6 +393,7 @@ int main(void)
 	tcase_add_test(tc, test_config_and_source);
 	tcase_add_test(tc, test_pool_runs);
 	tcase_add_test(tc, test_recycle_count_and_close);
+	tcase_add_test(tc, test_bake);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
