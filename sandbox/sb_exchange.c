@@ -29,7 +29,7 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 	const struct buf *rq = x->request;
 
 	x->parsed = SB_HTTP_INCOMPLETE;
-	x->exited = x->timed_out = 0;
+	x->exited = x->timed_out = x->reusable = 0;
 	while (x->parsed == SB_HTTP_INCOMPLETE) {
 		struct pollfd pfd[3];
 		uint64_t now = sb_now_ms();
@@ -84,6 +84,8 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 	}
 	if (x->proc->out_fd >= 0)
 		sb_drain(x->proc->out_fd, &x->out, SB_STDERR_KEEP);
+	x->reusable = x->parsed == SB_HTTP_DONE && !resp_eof && !x->exited &&
+		      sb_http_response_reusable(buf_cstr(&resp), resp.len, http);
 	x->resp_len = resp.len;
 	buf_release(&resp);
 	return rc;

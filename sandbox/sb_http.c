@@ -51,6 +51,13 @@ int sb_http_request(struct buf *out, const char *method, const char *path,
 		    const struct sb_header *headers, size_t nheaders,
 		    const void *body, size_t body_len)
 {
+	return sb_http_request_conn(out, method, path, headers, nheaders, body, body_len, 0);
+}
+
+int sb_http_request_conn(struct buf *out, const char *method, const char *path,
+			 const struct sb_header *headers, size_t nheaders,
+			 const void *body, size_t body_len, int keep_alive)
+{
 	if (has_crlf(method) || has_crlf(path) || strchr(method, ' ') || strchr(path, ' '))
 		return -1;
 	int have_host = 0;
@@ -70,7 +77,7 @@ int sb_http_request(struct buf *out, const char *method, const char *path,
 			continue; /* framing headers are ours to set */
 		buf_addf(out, "%s: %s\r\n", n, headers[i].value);
 	}
-	buf_addf(out, "Content-Length: %zu\r\nConnection: close\r\n\r\n", body_len);
+	buf_addf(out, "Content-Length: %zu\r\n%s\r\n", body_len, keep_alive ? "" : "Connection: close\r\n");
 	return buf_add(out, body, body_len);
 }
 
@@ -307,4 +314,24 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 	if (!eof)
 		return SB_HTTP_INCOMPLETE;
 	return buf_add(&r->body, data + head_len, avail) < 0 ? SB_HTTP_INVALID : SB_HTTP_DONE;
+}
+
+int sb_http_response_reusable(const char *data, size_t len, const struct sb_http_response *r)
+{
+	const char *hend = memmem(data, len, "\r\n\r\n", 4), *conn;
+	size_t head;
+
+	/* An interim 1xx head first: not worth the bookkeeping, just close. */
+	if (!hend || r->status < 200 || len < 10 || data[9] == '1')
+		return 0;
+	conn = sb_http_header(r, "connection");
+	if (conn && strcasecmp(conn, "keep-alive"))
+		return 0;
+	head = (size_t)(hend - data) + 4;
+	if (r->status == 204 || r->status == 304)
+		return len == head;
+	/* The parser only finishes a chunked body at the end of the bytes. */
+	if (sb_http_header(r, "transfer-encoding"))
+		return 1;
+	return sb_http_header(r, "content-length") && len == head + r->body.len;
 }

@@ -38,6 +38,10 @@ const char *sb_http_header(const struct sb_http_response *r, const char *name);
 int sb_http_request(struct buf *out, const char *method, const char *path,
 		    const struct sb_header *headers, size_t nheaders,
 		    const void *body, size_t body_len);
+/* The same; keep_alive leaves out "Connection: close" (pool mode reuses connections). */
+int sb_http_request_conn(struct buf *out, const char *method, const char *path,
+			 const struct sb_header *headers, size_t nheaders,
+			 const void *body, size_t body_len, int keep_alive);
 
 enum sb_http_parse {
 	SB_HTTP_INCOMPLETE = 0,
@@ -55,5 +59,13 @@ enum sb_http_parse {
 enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 					  size_t max_body,
 					  struct sb_http_response *r);
+
+/*
+ * After SB_HTTP_DONE without end of file on data[0..len): 1 when the
+ * connection can carry another request: the response ended exactly at len
+ * by its own framing, was not preceded by an interim response, and did not
+ * ask to close.
+ */
+int sb_http_response_reusable(const char *data, size_t len, const struct sb_http_response *r);
 
 #endif

@@ -79,6 +79,7 @@ struct sb_exchange {
 	enum sb_http_parse parsed;
 	int exited;              /* the workerd exited during the exchange */
 	int timed_out;
+	int reusable;            /* the connection can carry another request */
 	size_t resp_len;         /* bytes received */
 	struct buf out;          /* workerd's output, bounded */
 };

@@ -92,7 +92,7 @@ int sb_loader_direct_request(struct buf *out, const struct sb_request *req)
 
 	if (!h)
 		return -1;
-	r = sb_http_request(out, req->method, req->path, h, n, req->body, req->body_len);
+	r = sb_http_request_conn(out, req->method, req->path, h, n, req->body, req->body_len, 1);
 	free(h);
 	return r;
 }
@@ -110,7 +110,7 @@ int sb_loader_request(struct buf *out, const struct code *c, const char *isolate
 	if (isolate_key && !with_code) {
 		/* The loader has this isolate's code: the user's request as is. */
 		h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "isolate", (char *)isolate_key };
-		r = sb_http_request(out, req->method, req->path, h, n, req->body, req->body_len);
+		r = sb_http_request_conn(out, req->method, req->path, h, n, req->body, req->body_len, 1);
 		goto out;
 	}
 	if (code_encode(c, &body) < 0)
@@ -122,7 +122,7 @@ int sb_loader_request(struct buf *out, const struct code *c, const char *isolate
 	h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "code-length", (char *)buf_cstr(&ncode) };
 	if (isolate_key)
 		h[n++] = (struct sb_header){ (char *)SB_LOADER_CTL_PREFIX "isolate", (char *)isolate_key };
-	r = sb_http_request(out, "POST", req->path, h, n, body.data, body.len);
+	r = sb_http_request_conn(out, "POST", req->path, h, n, body.data, body.len, 1);
 out:
 	free(h);
 	buf_release(&body);

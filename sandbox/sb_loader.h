@@ -37,6 +37,9 @@ int sb_loader_config(struct buf *out, const char *compat_date, const char *token
 int sb_loader_direct_request(struct buf *out, const struct sb_request *req);
 
 /*
+ * The requests below ask to keep the connection: the slot owner reuses it
+ * (sb_pool.c).
+ *
  * Append the HTTP request for the loader.  The user's headers named
  * x-oyster-pool-* are dropped (they are ours); isolate_key may be NULL.
  * with_code = 0 (only with a key) leaves the code out: the user's request

@@ -69,6 +69,10 @@ struct sb_pool {
 	unsigned live;
 	int rebake;             /* the set changed: a new workerd should bake it */
 	char bsock[SB_BAKE_MAX][620];
+	/* Open connections to the running workerd, kept between requests
+	 * (workerd sets up each connection at some cost): [0] the loader,
+	 * [1 + i] baked entry i; -1 when none. */
+	int conn[1 + SB_BAKE_MAX];
 };
 
 /* ---- /proc figures, for hosts without cgroups ---- */
@@ -187,8 +191,18 @@ out:
 	return r;
 }
 
+static void drop_conns(struct sb_pool *p)
+{
+	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++) {
+		if (p->conn[i] >= 0)
+			close(p->conn[i]);
+		p->conn[i] = -1;
+	}
+}
+
 static void stop(struct sb_slot *s)
 {
+	drop_conns(s->pool);
 	sb_proc_kill(&s->pool->proc, NULL, NULL);
 	if (s->cg)
 		sb_cg_kill_all(s->cg);
@@ -276,6 +290,8 @@ int sb_pool_open(struct sb_slot *s)
 	p->proc = (struct sb_proc)SB_PROC_INIT;
 	buf_init(&p->ctl);
 	sb_bake_init(&p->bake);
+	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++)
+		p->conn[i] = -1;
 	for (unsigned i = 0; i < SB_BAKE_MAX; i++)
 		snprintf(p->bsock[i], sizeof(p->bsock[i]), "%s/b%u.sock", s->dir, i);
 	if (make_token(p->token) < 0)
@@ -438,6 +454,20 @@ static void classify_direct(struct sb_exchange *x, struct sb_result *res)
 }
 
 /*
+ * A kept connection is still good when nothing is waiting on it: workerd
+ * closes one it will not serve again (say, after a GET whose body the
+ * worker did not read), and a request sent there would be lost.  Not
+ * retried after sending instead: an end of file then may also mean the
+ * workerd died running the request (killed for memory, say).
+ */
+static int conn_idle(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/*
  * One exchange with the ready workerd: the request for c to baked entry
  * `baked` (>= 0) or to the loader (its code left out when the loader has
  * it), the usage, the outcome.  ANSWER_NOCODE when the loader wants the
@@ -468,10 +498,21 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 		proc_reset_hwm(p->proc.pid);
 		cpu0 = proc_cpu_ms(p->proc.pid);
 	}
-	x->cfd = sb_connect_socket(baked >= 0 ? p->bsock[baked] : s->sock);
-	if (x->cfd < 0 || sb_exchange_run(x, &res->http) < 0)
+	/* A kept connection that workerd has not closed, else a new one. */
+	x->cfd = p->conn[baked + 1];
+	p->conn[baked + 1] = -1;
+	if (x->cfd >= 0 && !conn_idle(x->cfd)) {
+		close(x->cfd);
+		x->cfd = -1;
+	}
+	if (x->cfd < 0 && (x->cfd = sb_connect_socket(baked >= 0 ? p->bsock[baked] : s->sock)) < 0)
 		goto out;
-	close(x->cfd);
+	if (sb_exchange_run(x, &res->http) < 0)
+		goto out;
+	if (x->reusable)
+		p->conn[baked + 1] = x->cfd;
+	else
+		close(x->cfd);
 	x->cfd = -1;
 	read_usage(s, cpu0, &usage, res);
 	if (x->out.len)

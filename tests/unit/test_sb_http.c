@@ -792,6 +792,43 @@ START_TEST(test_204_chunked_has_no_body)
 	sb_http_response_release(&r);
 }
 END_TEST
+/* Whether a connection can carry another request after a response. */
+static int reusable(const char *wire)
+{
+	struct sb_http_response r;
+	int ok;
+
+	sb_http_response_init(&r);
+	ck_assert_int_eq(sb_http_parse_response(wire, strlen(wire), 0, 4096, &r), SB_HTTP_DONE);
+	ok = sb_http_response_reusable(wire, strlen(wire), &r);
+	sb_http_response_release(&r);
+	return ok;
+}
+
+START_TEST(test_connection_reuse)
+{
+	struct buf b = BUF_INIT;
+
+	ck_assert(reusable("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+	ck_assert(reusable("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"));
+	ck_assert(reusable("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"));
+	ck_assert(reusable("HTTP/1.1 204 No Content\r\n\r\n"));
+	/* asked to close, bytes past the body, an interim head first */
+	ck_assert(!reusable("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"));
+	ck_assert(!reusable("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\n"));
+	ck_assert(!reusable("HTTP/1.1 204 No Content\r\n\r\nx"));
+	ck_assert(!reusable("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+	/* the request side: keep-alive leaves out Connection: close */
+	ck_assert_int_eq(sb_http_request_conn(&b, "POST", "/", NULL, 0, "x", 1, 1), 0);
+	ck_assert_ptr_null(strstr(buf_cstr(&b), "Connection"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "Content-Length: 1\r\n\r\nx"));
+	buf_reset(&b);
+	ck_assert_int_eq(sb_http_request(&b, "POST", "/", NULL, 0, "x", 1), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "Connection: close\r\n"));
+	buf_release(&b);
+}
+END_TEST
+
 static Suite *sb_http_suite(void)
 {
 	Suite *s = suite_create("sb_http");
@@ -829,6 +866,7 @@ static Suite *sb_http_suite(void)
 	tcase_add_test(resp, test_reuse_response);
 	tcase_add_test(resp, test_interim_100_skipped);
 	tcase_add_test(resp, test_204_chunked_has_no_body);
+	tcase_add_test(resp, test_connection_reuse);
 	suite_add_tcase(s, resp);
 	return s;
 }

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -198,6 +200,20 @@ static void raw_nocode(struct sb_slot *s)
 	ck_assert_ptr_nonnull(strstr(resp, " nocode\r\n"));
 }
 
+/* Our end of the kept connection to the socket at path, or -1. */
+static int kept_conn(const char *path)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_un a;
+		socklen_t n = sizeof(a);
+
+		if (getpeername(fd, (struct sockaddr *)&a, &n) == 0 && a.sun_family == AF_UNIX &&
+		    !strcmp(a.sun_path, path))
+			return fd;
+	}
+	return -1;
+}
+
 static const char *const counter =
 	"let n = 0; export default { fetch(r) { n++; return new Response(n + ' ' + r.method + ' ' + r.url); } }";
 
@@ -206,7 +222,7 @@ START_TEST(test_pool_runs)
 	struct sb_slot s;
 	struct buf out = BUF_INIT;
 	pid_t first;
-	int rec = 0;
+	int rec = 0, fd;
 
 	if (!have_workerd())
 		return;
@@ -217,6 +233,17 @@ START_TEST(test_pool_runs)
 	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
 	ck_assert_int_eq(run1(&s, counter, NULL, "GET", 5000, &out, NULL), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
+	/* the connection to workerd is kept between requests; one that died
+	 * meanwhile is replaced and the request is not lost */
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, NULL), SB_OK);
+	fd = kept_conn(s.sock);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_int_eq(kept_conn(s.sock), fd);
+	ck_assert_int_eq(shutdown(fd, SHUT_RDWR), 0);
+	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
+	ck_assert_int_eq(sb_pool_pid(&s), first);
 	/* keyed: the isolate is kept */
 	ck_assert_int_eq(run1(&s, counter, "k1", "POST", 5000, &out, NULL), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
