@@ -128,6 +128,9 @@ void sb_slot_close(struct sb_slot *s);
  * wait); this kills it, empties the slot and starts the spare the next run
  * will use: a process already in the slot cgroup and the jail, waiting to
  * exec workerd, so the next request does not wait for that setup either.
+ * In pool mode a run that must replace the warm workerd (res->recycled)
+ * leaves that to here too, and this waits until the new one listens, so
+ * the caller takes no request it would make wait for the start.
  * Call it once the answer is sent; sb_run and sb_slot_close call it too, so
  * a slot never runs two.
  */

@@ -108,6 +108,8 @@ int sb_process_run(struct sb_slot *s, const struct code *c, const struct sb_requ
 
 int sb_pool_open(struct sb_slot *s);
 void sb_pool_close(struct sb_slot *s);
+/* After the reply: replace the workerd if the run asked for it, and wait until it listens. */
+void sb_pool_finish(struct sb_slot *s);
 /* The slot's warm workerd (-1 when none): for tests and logs. */
 pid_t sb_pool_pid(const struct sb_slot *s);
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,

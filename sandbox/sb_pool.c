@@ -73,7 +73,13 @@ struct sb_pool {
 	 * (workerd sets up each connection at some cost): [0] the loader,
 	 * [1 + i] baked entry i; -1 when none. */
 	int conn[1 + SB_BAKE_MAX];
+	/* Why the workerd is to be replaced once the caller has replied
+	 * (sb_slot_finish); NULL when it is not. */
+	const char *pending;
 };
+
+/* How long sb_slot_finish waits for a new workerd to listen (see there). */
+#define SB_POOL_READY_WAIT_MS 5000
 
 /* ---- /proc figures, for hosts without cgroups ---- */
 
@@ -208,13 +214,27 @@ static void stop(struct sb_slot *s)
 		sb_cg_kill_all(s->cg);
 }
 
+/*
+ * Replace the workerd, after the reply: killing it waits for its whole pid
+ * namespace to go, a few ms the client need not wait for.
+ */
 static void recycle(struct sb_slot *s, const char *why, struct sb_result *res)
 {
-	log_msg(LOG_DEBUG, "slot %u: recycling workerd %d after %u requests: %s", s->index,
-		(int)s->pool->proc.pid, s->pool->served, why);
-	stop(s);
+	s->pool->pending = why;
 	if (res)
 		res->recycled = 1;
+}
+
+static void recycle_now(struct sb_slot *s)
+{
+	struct sb_pool *p = s->pool;
+
+	if (!p->pending)
+		return;
+	log_msg(LOG_DEBUG, "slot %u: recycling workerd %d after %u requests: %s", s->index,
+		(int)p->proc.pid, p->served, p->pending);
+	p->pending = NULL;
+	stop(s);
 	if (start(s) < 0)
 		log_err("slot %u: cannot start a new workerd (retried at the next request)", s->index);
 }
@@ -310,6 +330,20 @@ void sb_pool_close(struct sb_slot *s)
 	sb_bake_release(&s->pool->bake);
 	free(s->pool);
 	s->pool = NULL;
+}
+
+void sb_pool_finish(struct sb_slot *s)
+{
+	struct sb_pool *p = s->pool;
+
+	recycle_now(s);
+	/*
+	 * A handler whose workerd is still starting would take the next
+	 * connection and make it wait for the start; waiting here instead
+	 * leaves it to a handler that is ready.
+	 */
+	if (p->proc.pid > 0 && !p->ready)
+		wait_ready(s, sb_now_ms() + SB_POOL_READY_WAIT_MS);
 }
 
 pid_t sb_pool_pid(const struct sb_slot *s)
@@ -578,6 +612,7 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	int ready = 0, answer = -1, baked;
 
 	res->outcome = SB_INTERNAL;
+	recycle_now(s); /* the caller did not call sb_slot_finish */
 	/* A start that fails at once (workerd exits) is retried once, without
 	 * the codes that were new in it when there were any. */
 	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {

@@ -143,6 +143,10 @@ static void spare_start(struct sb_slot *s)
 
 void sb_slot_finish(struct sb_slot *s)
 {
+	if (s->pool) {
+		sb_pool_finish(s);
+		return;
+	}
 	linger_kill(s);
 	spare_start(s);
 }

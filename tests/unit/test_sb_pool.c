@@ -176,6 +176,7 @@ static enum sb_outcome run1(struct sb_slot *s, const char *src, const char *key,
 		*recycled = r.recycled;
 	sb_result_release(&r);
 	code_release(&c);
+	sb_slot_finish(s); /* after the reply, as the handler does */
 	return o;
 }
 
@@ -302,8 +303,26 @@ START_TEST(test_recycle_count_and_close)
 	open_slot(&s, 2);
 	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
 	ck_assert_int_eq(rec, 0);
-	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
-	ck_assert_int_eq(rec, 1); /* the 2nd answered request replaced it */
+	{
+		/* the 2nd answered request replaces it, once the caller has
+		 * replied (sb_slot_finish) */
+		struct code c;
+		struct sb_result r;
+		struct sb_request rq = { "POST", "/", NULL, 0, "{}", 2 };
+
+		pid = sb_pool_pid(&s);
+		make_code(&c, counter);
+		sb_result_init(&r);
+		ck_assert_int_eq(sb_run(&s, &c, &rq, 5000, &r), 0);
+		ck_assert_int_eq(r.outcome, SB_OK);
+		ck_assert_int_eq(r.recycled, 1);
+		ck_assert_int_eq(sb_pool_pid(&s), pid);
+		sb_slot_finish(&s);
+		ck_assert_int_ne(sb_pool_pid(&s), pid);
+		ck_assert_int_eq(kill(pid, 0), -1);
+		sb_result_release(&r);
+		code_release(&c);
+	}
 	/* killed from outside while idle: replaced before the next request */
 	pid = sb_pool_pid(&s);
 	ck_assert_int_gt(pid, 0);
