@@ -18,6 +18,9 @@
  *     and no body for 204/304 whatever the framing headers say (RFC 9112
  *     section 6.3);
  *   - a Content-Length (not chunked) DONE body has exactly that length;
+ *   - sb_http_response_reusable on a DONE first part (pool mode's question
+ *     whether the connection can carry another request) reads within it
+ *     and never says yes to an interim status;
  *   - DONE or TOO_LARGE on the first part is final: the whole response
  *     gives the same answer (and the same status and body), because the
  *     parse is a function of the bytes and more bytes cannot undo it.
@@ -100,6 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sb_http_response_init(&whole);
 	part = fuzz_dup(data, split);
 	st = sb_http_parse_response((const char *)part, split, 0, max_body, &r);
+	/* pool mode then asks whether the connection can carry another request */
+	if (st == SB_HTTP_DONE && sb_http_response_reusable((const char *)part, split, &r))
+		FUZZ_CHECK(r.status >= 200 && split >= r.body.len);
 	free(part);
 	check(st, &r, max_body);
 
