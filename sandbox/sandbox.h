@@ -21,7 +21,9 @@
  * number of requests, on memory growth, and after any timeout, OOM, crash
  * or cut-off response.  A code may run in a kept isolate instead
  * (sb_run_keyed), which is faster and weaker: state survives between its
- * requests.
+ * requests; a kept-isolate code the slot runs often is baked into its
+ * workerd's config and served without the loader (sb_bake.h).  The slot
+ * owner keeps its connections to the workerd open between requests.
  *
  * In both modes the slot owner enforces the wall-clock deadline (workerd
  * enforces no CPU or memory limit itself) by killing workerd, and reads the
