@@ -3,20 +3,27 @@
  * See sandbox.h for the model and sb_loader.js for the loader worker.
  *
  * Life of the slot's workerd:
- *   start     the listening socket is made here and handed over as fd 3,
- *             --control-fd 4 reports when workerd listens ("ready"); the
- *             process starts in the slot cgroup at slot open and again
- *             right after every recycle, so its ~40 ms of start overlap the
- *             previous response rather than delaying the next request.
+ *   start     the config (loader plus the slot's baked codes, sb_bake.h) is
+ *             written, the listening sockets are made here and handed over
+ *             (fd 3 the loader's, 5.. the baked workers'), --control-fd 4
+ *             reports when workerd listens ("ready"); the process starts in
+ *             the slot cgroup at slot open and again right after every
+ *             recycle.
  *   run       wait for "ready" if the start is not over (bounded by the
  *             request's deadline, and reported as start_wait_ms), reset the
- *             cgroup counters, send the envelope, read the answer.
- *   recycle   SIGKILL, empty the cgroup, reap, start again.  After any
- *             timeout, OOM, crash, cut-off response or loader error (never
- *             reuse a workerd that ran code past its deadline or whose state
- *             we cannot vouch for), after pool_recycle_requests requests,
- *             and when its memory after a request has grown by more than
- *             pool_recycle_memory over its level after its first request.
+ *             cgroup counters, send the request on a kept connection or a
+ *             new one (to the baked worker for a baked key, else to the
+ *             loader), read the answer.
+ *   recycle   after the caller replied (sb_slot_finish): SIGKILL, empty the
+ *             cgroup, reap, start again, and wait until the new one listens
+ *             so the caller takes no connection it would keep waiting.
+ *             After any timeout, OOM, crash, cut-off response or loader
+ *             error (never reuse a workerd that ran code past its deadline
+ *             or whose state we cannot vouch for), after
+ *             pool_recycle_requests requests, when its memory after a
+ *             request has grown by more than pool_recycle_memory over its
+ *             level after its first request, and when a code joins the
+ *             baked set.
  * A workerd found dead before a request (killed from outside) is reaped
  * and replaced first.
  *
