@@ -358,6 +358,19 @@ pid_t sb_pool_pid(const struct sb_slot *s)
 	return s->pool ? s->pool->proc.pid : -1;
 }
 
+/* Drop every SB_LOADER_OUTCOME header from the answer. */
+static void strip_outcome(struct sb_result *res)
+{
+	for (size_t i = 0; i < res->http.nheaders; i++) {
+		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
+			continue;
+		free(res->http.headers[i].name);
+		free(res->http.headers[i].value);
+		res->http.headers[i] = res->http.headers[--res->http.nheaders];
+		i--;
+	}
+}
+
 /* What classify_answer makes of the loader's answer. */
 enum answer { ANSWER_KEEP, ANSWER_RECYCLE, ANSWER_NOCODE };
 
@@ -374,14 +387,7 @@ static enum answer classify_answer(struct sb_slot *s, struct sb_result *res)
 	if (o && !strncmp(o, s->pool->token, tl) && o[tl] == ' ')
 		snprintf(kind, sizeof(kind), "%s", o + tl + 1);
 	/* Ours, or forged by the worker: kept out of mirrored headers either way. */
-	for (size_t i = 0; i < res->http.nheaders; i++) {
-		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
-			continue;
-		free(res->http.headers[i].name);
-		free(res->http.headers[i].value);
-		res->http.headers[i] = res->http.headers[--res->http.nheaders];
-		i--;
-	}
+	strip_outcome(res);
 	if (!strcmp(kind, "ok")) {
 		res->outcome = SB_OK;
 		return ANSWER_KEEP;
@@ -480,14 +486,7 @@ static void classify_direct(struct sb_exchange *x, struct sb_result *res)
 {
 	res->outcome = SB_OK;
 	/* Not the worker's to send through the loader's channel either. */
-	for (size_t i = 0; i < res->http.nheaders; i++) {
-		if (strcasecmp(res->http.headers[i].name, SB_LOADER_OUTCOME))
-			continue;
-		free(res->http.headers[i].name);
-		free(res->http.headers[i].value);
-		res->http.headers[i] = res->http.headers[--res->http.nheaders];
-		i--;
-	}
+	strip_outcome(res);
 	if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
 		res->outcome = SB_EXCEPTION;
 		sb_user_error_text(&x->out, &res->error);
