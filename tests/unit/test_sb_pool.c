@@ -421,7 +421,7 @@ START_TEST(test_bake)
 	usleep(100 * 1000);
 	ck_assert_int_eq(run1(&s, keyed, "kb", "GET", 5000, &out, &rec), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
-	ck_assert(!file_has(s.dir, "config.capnp", "b0"));
+	ck_assert(!file_has(s.dir, "config.capnp", "worker = .b0"));
 	close_slot(&s);
 	buf_release(&out);
 }
