@@ -46,7 +46,8 @@ for k in $KINDS; do
   eq "$k: RESPONSE_TOO_LARGE" "$ecode" RESPONSE_TOO_LARGE
   check "$k: the client got a small answer ($size body + $hsize header bytes)" test "$((size + hsize))" -lt 4096
   check "$k: cut at once, not at the deadline (${t} ms)" test "$t" -lt 4000
-  read -r mt mr < <(sort -n -k1 "$IT_DIR/samples.$k" | tail -1)
+  # A fast answer can beat the sampler's first line: no sample is no spool.
+  read -r mt mr < <(sort -n -k1 "$IT_DIR/samples.$k" | tail -1) || mt=0
   [ "${mt:-0}" -gt "$max_tmp" ] && max_tmp=$mt
   mr=$(awk '{print $2}' "$IT_DIR/samples.$k" | sort -n | tail -1)
   [ "${mr:-0}" -gt "$max_rss" ] && max_rss=$mr
