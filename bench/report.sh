@@ -18,7 +18,7 @@ declare -A NAME=(
   [c]="c. stack (nginx), process mode"
   [d]="d. stack (nginx), pool, new isolate"
   [e]="e. stack (nginx), pool, isolate reuse"
-  [f]="f. sandbox call alone (pool slot, no HTTP)"
+  [f]="f. sandbox call alone (pool slots in turn, no HTTP)"
 )
 workloads=$(jq -r .workload "$res" | awk '!seen[$0]++')
 {

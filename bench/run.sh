@@ -9,8 +9,9 @@
 #   c  our stack through nginx, sandbox_mode = process
 #   d  our stack through nginx, sandbox_mode = pool, a new isolate per request
 #   e  our stack through nginx, pool mode, code uploaded with ?isolate=reuse
-#   f  the sandbox call itself (sb_run on one pool slot, no HTTP): d minus f
-#      is what nginx + FastCGI + the handler add
+#   f  the sandbox call itself (sb_run on SLOTS pool slots taken in turn, as
+#      the stack's handlers take connections, no HTTP): d minus f is what
+#      nginx + FastCGI + the handler add
 #
 # Workloads: the prime-factor example, a 1 MB JSON echo, about 50 ms of CPU,
 # and the WASM example.  Figures: p50/p99 latency and requests/s (wrk or
@@ -172,10 +173,11 @@ stack_variant c process new
 stack_variant d pool new
 stack_variant e pool reuse
 
-# ---- f: the sandbox call itself (pool slot, no HTTP) ---------------------------
+# ---- f: the sandbox call itself (pool slots, no HTTP) ---------------------------
 for w in "${WORKLOADS[@]}"; do
   echo "[$w] f: sb_run on a pool slot, no HTTP"
-  record f "$w" 1 "$(OYSTER_BENCH_JAIL=$(_stack_conf_get "$W/node-d" sandbox_user) measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$w]}" "$(input_file "$w")" "$SECS")"
+  record f "$w" 1 "$(OYSTER_BENCH_JAIL=$(_stack_conf_get "$W/node-d" sandbox_user) OYSTER_BENCH_SLOTS=$SLOTS \
+    measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$w]}" "$(input_file "$w")" "$SECS")"
 done
 
 # ---- chain path ---------------------------------------------------------------
