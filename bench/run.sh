@@ -112,13 +112,23 @@ peak_rss() { # pids... -> largest VmHWM in bytes
 echo "bench: $(nproc) CPUs, $SLOTS slots, saturation = $SAT connections, ${SECS}s per measurement"
 
 # ---- a, b: bare workerd ----------------------------------------------------
-for w in "${WORKLOADS[@]}"; do
+# Each is measured right before the stack variant it is compared with (a
+# before c, b before e), and f right after d: this machine's speed drifts
+# by up to 30% over minutes, and a ratio of two figures taken minutes
+# apart measured the drift as much as the stack.
+bare_a() { # workload
+  local w=$1 in
   "$TOOL" prepare "${CODE[$w]}" "$W/bare-$w"
   in=$(input_file "$w")
   echo "[$w] a: bare workerd, fresh process per request"
   record a "$w" 1 "$(measure "$TOOL" spawn "$OYSTER_WORKERD" "$W/bare-$w" "$in" 1 "$SECS")"
   record a "$w" sat "$(measure "$TOOL" spawn "$OYSTER_WORKERD" "$W/bare-$w" "$in" "$SLOTS" "$SECS")"
+}
 
+bare_b() { # workload
+  local w=$1 in port url wpids r1 rs pk
+  "$TOOL" prepare "${CODE[$w]}" "$W/bare-$w"
+  in=$(input_file "$w")
   echo "[$w] b: bare workerd, warm, code baked in"
   port=$(_stack_pick_port)
   # One listening socket shared by SLOTS warm workerds (fd 3 each).
@@ -130,12 +140,19 @@ for w in "${WORKLOADS[@]}"; do
   wpids=$(pgrep -P "${BARE_PIDS[0]}" || true)
   r1=$(measure wrk_run "$url" "$in" 1)
   rs=$(measure wrk_run "$url" "$in" "$SAT")
+  # shellcheck disable=SC2086
   pk=$(peak_rss $wpids)
   record b "$w" 1 "$(jq -c --argjson p "$pk" '. + {peak_bytes: $p}' <<<"$r1")"
   record b "$w" sat "$(jq -c --argjson p "$pk" '. + {peak_bytes: $p}' <<<"$rs")"
   kill "${BARE_PIDS[0]}"; wait "${BARE_PIDS[0]}" 2>/dev/null || true
   BARE_PIDS=()
-done
+}
+
+sandbox_f() { # workload: the sandbox call itself (pool slots, no HTTP)
+  echo "[$1] f: sb_run on $SLOTS pool slots in turn, no HTTP"
+  record f "$1" 1 "$(OYSTER_BENCH_JAIL=$(_stack_conf_get "$W/node-d" sandbox_user) OYSTER_BENCH_SLOTS=$SLOTS \
+    measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$1]}" "$(input_file "$1")" "$SECS")"
+}
 
 # ---- c, d, e: our stack through nginx ----------------------------------------
 stack_variant() { # variant mode isolate(new|reuse)
@@ -151,6 +168,7 @@ stack_variant() { # variant mode isolate(new|reuse)
     body=$(stack_body "$w" "$id")
     curl -sf "$url/api/serverless" -d @"$body" | jq -e "${CHECK[$w]}" >/dev/null ||
       echo "bench: $w: unexpected answer from variant $v" >&2
+    case $v in c) bare_a "$w";; e) bare_b "$w";; esac
     echo "[$w] $v: stack, $mode mode, $iso isolate"
     local r1 rs pk=0 p
     r1=$(measure wrk_run "$url" "$body" 1 /api/serverless)
@@ -166,19 +184,13 @@ stack_variant() { # variant mode isolate(new|reuse)
     fi
     record "$v" "$w" 1 "$(jq -c --argjson p "$pk" '. + {peak_bytes: $p}' <<<"$r1")"
     record "$v" "$w" sat "$(jq -c --argjson p "$pk" '. + {peak_bytes: $p}' <<<"$rs")"
+    if [ "$v" = d ]; then sandbox_f "$w"; fi
   done
   stack_stop "$node"
 }
 stack_variant c process new
 stack_variant d pool new
 stack_variant e pool reuse
-
-# ---- f: the sandbox call itself (pool slots, no HTTP) ---------------------------
-for w in "${WORKLOADS[@]}"; do
-  echo "[$w] f: sb_run on a pool slot, no HTTP"
-  record f "$w" 1 "$(OYSTER_BENCH_JAIL=$(_stack_conf_get "$W/node-d" sandbox_user) OYSTER_BENCH_SLOTS=$SLOTS \
-    measure "$TOOL" sandbox "$OYSTER_WORKERD" pool "${CODE[$w]}" "$(input_file "$w")" "$SECS")"
-done
 
 # ---- chain path ---------------------------------------------------------------
 CHAIN_MD=""
