@@ -27,6 +27,8 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 	size_t wpos = 0, resp_max = x->max_response * 6 + SB_HTTP_MAX_HEAD + 4096;
 	int resp_eof = 0, out_eof = x->proc->out_fd < 0, rc = 0;
 	const struct buf *rq = x->request;
+	/* We wrote the request line: a HEAD's answer has no body to wait for. */
+	int head = rq->len >= 5 && !memcmp(rq->data, "HEAD ", 5);
 
 	x->parsed = SB_HTTP_INCOMPLETE;
 	x->exited = x->timed_out = x->reusable = 0;
@@ -66,8 +68,9 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 		}
 		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
 			resp_eof = sb_drain(x->cfd, &resp, resp_max);
-			x->parsed = sb_http_parse_response(buf_cstr(&resp), resp.len, resp_eof,
-							   x->max_response, http);
+			x->parsed = head ? sb_http_parse_head_response(buf_cstr(&resp), resp.len, resp_eof, http)
+					 : sb_http_parse_response(buf_cstr(&resp), resp.len, resp_eof,
+								  x->max_response, http);
 			if (x->parsed == SB_HTTP_INCOMPLETE && resp.len >= resp_max)
 				x->parsed = SB_HTTP_TOO_LARGE;
 		}
@@ -78,8 +81,9 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 			/* Take what it wrote before dying, then decide. */
 			sb_drain(x->cfd, &resp, resp_max);
 			resp_eof = 1;
-			x->parsed = sb_http_parse_response(buf_cstr(&resp), resp.len, 1,
-							   x->max_response, http);
+			x->parsed = head ? sb_http_parse_head_response(buf_cstr(&resp), resp.len, 1, http)
+					 : sb_http_parse_response(buf_cstr(&resp), resp.len, 1,
+								  x->max_response, http);
 		}
 	}
 	if (x->proc->out_fd >= 0)

@@ -233,9 +233,24 @@ static enum sb_http_parse dechunk(const char *p, size_t len, size_t max_body,
 	}
 }
 
+static enum sb_http_parse parse_response(const char *data, size_t len, int eof, size_t max_body,
+					 int head_only, struct sb_http_response *r);
+
 enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 					  size_t max_body,
 					  struct sb_http_response *r)
+{
+	return parse_response(data, len, eof, max_body, 0, r);
+}
+
+enum sb_http_parse sb_http_parse_head_response(const char *data, size_t len, int eof,
+					       struct sb_http_response *r)
+{
+	return parse_response(data, len, eof, 0, 1, r);
+}
+
+static enum sb_http_parse parse_response(const char *data, size_t len, int eof, size_t max_body,
+					 int head_only, struct sb_http_response *r)
 {
 	const char *hend, *te, *cl;
 	size_t head_len, avail, n;
@@ -270,7 +285,7 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 	}
 	avail = len - head_len;
 	/* RFC 9112 6.3: these end at the blank line, whatever the headers say. */
-	if (r->status == 204 || r->status == 304)
+	if (head_only || r->status == 204 || r->status == 304)
 		return SB_HTTP_DONE;
 	te = sb_http_header(r, "transfer-encoding");
 	cl = sb_http_header(r, "content-length");

@@ -61,6 +61,13 @@ enum sb_http_parse sb_http_parse_response(const char *data, size_t len, int eof,
 					  struct sb_http_response *r);
 
 /*
+ * The same for the response to a HEAD request, which ends at the blank
+ * line whatever its framing headers say (RFC 9112 6.3); the body is empty.
+ */
+enum sb_http_parse sb_http_parse_head_response(const char *data, size_t len, int eof,
+					       struct sb_http_response *r);
+
+/*
  * After SB_HTTP_DONE without end of file on data[0..len): 1 when the
  * connection can carry another request: the response ended exactly at len
  * by its own framing, was not preceded by an interim response, and did not

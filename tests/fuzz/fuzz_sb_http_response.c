@@ -18,6 +18,8 @@
  *     and no body for 204/304 whatever the framing headers say (RFC 9112
  *     section 6.3);
  *   - a Content-Length (not chunked) DONE body has exactly that length;
+ *   - as the answer to a HEAD (sb_http_parse_head_response), DONE has a
+ *     final status and an empty body;
  *   - sb_http_response_reusable on a DONE first part (pool mode's question
  *     whether the connection can carry another request) reads within it
  *     and never says yes to an interim status;
@@ -109,6 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(part);
 	check(st, &r, max_body);
 
+	/* the same bytes as the answer to a HEAD: a final status, no body */
+	if (sb_http_parse_head_response((const char *)data, n, 1, &whole) == SB_HTTP_DONE)
+		FUZZ_CHECK(whole.status >= 200 && whole.body.len == 0);
 	st2 = sb_http_parse_response((const char *)data, n, 1, max_body, &whole);
 	check(st2, &whole, max_body);
 	FUZZ_CHECK(st2 != SB_HTTP_INCOMPLETE);

@@ -32,6 +32,13 @@ eq "body forwarded" "$(jq -r .body <<<"$BODY")" "hello body"
 eq "worker header mirrored" "$(header x-worker)" yes
 eq "worker cookie mirrored" "$(header set-cookie)" a=1
 check "signed (cast verifies)" verify_signed PUT '/some/path?x=1&y=2' "$host" "$IT_DIR/req" "$IT_DIR/resp" "$HEADERS" "$ENCLAVE"
+# HEAD: the worker's status and headers, no body.
+read -r STATUS size < <(curl -sS -o /dev/null -D "$IT_DIR/hdr" -w '%{http_code} %{size_download}\n' -I \
+  -H "Host: $host" "$URL/head?q=1")
+HEADERS=$(cat "$IT_DIR/hdr")
+eq "HEAD: worker status mirrored" "$STATUS" 201
+eq "HEAD: worker header mirrored" "$(header x-worker)" yes
+eq "HEAD: no body" "$size" 0
 upper=$(tr 'a-z' 'A-Z' <<<"$label")
 s=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $upper.oyster.localhost" "$URL/")
 eq "base32 label is case-insensitive" "$s" 201

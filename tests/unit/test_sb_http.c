@@ -805,6 +805,25 @@ static int reusable(const char *wire)
 	return ok;
 }
 
+START_TEST(test_head_response)
+{
+	const char *w = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 51\r\nX-A: b\r\n\r\n";
+	struct sb_http_response r;
+
+	sb_http_response_init(&r);
+	/* the answer to HEAD ends at the blank line, whatever Content-Length says */
+	ck_assert_int_eq(sb_http_parse_head_response(w, strlen(w) - 1, 0, &r), SB_HTTP_INCOMPLETE);
+	ck_assert_int_eq(sb_http_parse_head_response(w, strlen(w), 0, &r), SB_HTTP_DONE);
+	ck_assert_int_eq(r.status, 201);
+	ck_assert_str_eq(sb_http_header(&r, "x-a"), "b");
+	ck_assert_uint_eq(r.body.len, 0);
+	ck_assert_int_eq(sb_http_parse_head_response("HTTP/1.1 200 OK\r\n", 17, 1, &r), SB_HTTP_INVALID);
+	/* the same bytes as a GET answer wait for the 51 bytes */
+	ck_assert_int_eq(sb_http_parse_response(w, strlen(w), 0, 4096, &r), SB_HTTP_INCOMPLETE);
+	sb_http_response_release(&r);
+}
+END_TEST
+
 START_TEST(test_connection_reuse)
 {
 	struct buf b = BUF_INIT;
@@ -867,6 +886,7 @@ static Suite *sb_http_suite(void)
 	tcase_add_test(resp, test_interim_100_skipped);
 	tcase_add_test(resp, test_204_chunked_has_no_body);
 	tcase_add_test(resp, test_connection_reuse);
+	tcase_add_test(resp, test_head_response);
 	suite_add_tcase(s, resp);
 	return s;
 }

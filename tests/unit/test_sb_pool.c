@@ -393,6 +393,8 @@ START_TEST(test_bake)
 	ck_assert_int_eq(run1(&s, keyed, "kb", "POST", 5000, &out, &rec), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "2 POST http://worker/path?x=1");
 	ck_assert_int_eq(rec, 0);
+	ck_assert_int_eq(run1(&s, keyed, "kb", "HEAD", 5000, &out, &rec), SB_OK);
+	ck_assert_int_eq(rec, 0);
 	ck_assert_int_eq(run1(&s, keyed, "kb", "PUT", 5000, &out, &rec), SB_EXCEPTION);
 	ck_assert_str_eq(buf_cstr(&out), "Uncaught Error: boom");
 	ck_assert_int_eq(rec, 0);
