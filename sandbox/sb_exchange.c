@@ -95,6 +95,15 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 	return rc;
 }
 
+void sb_answer_outcome(const struct sb_exchange *x, struct sb_result *res)
+{
+	res->outcome = SB_OK;
+	if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
+		res->outcome = SB_EXCEPTION;
+		sb_user_error_text(&x->out, &res->error);
+	}
+}
+
 void sb_exchange_release(struct sb_exchange *x)
 {
 	buf_release(&x->out);

@@ -46,8 +46,8 @@ int sb_drain(int fd, struct buf *keep, size_t max);
  * Start `workerd <args...>` in the slot's directory and cgroup with lfds[0]
  * as descriptor 3 (with_ctl: and a control pipe as descriptor 4, for
  * `--control-fd 4`) and lfds[1..nlfd-1] as descriptors SB_EXTRA_FD0 on
- * (pool mode's baked workers; not with a spare).  args is NULL-terminated
- * and excludes argv[0].
+ * (pool mode's baked workers; only with the control pipe, not with a
+ * spare).  args is NULL-terminated and excludes argv[0].
  *
  * go non-NULL starts a spare instead: the child does everything up to exec
  * (cgroup, descriptors, jail) and then waits; *go gets the descriptor that
@@ -92,6 +92,14 @@ struct sb_exchange {
 int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http);
 void sb_exchange_release(struct sb_exchange *x);
 
+/*
+ * A worker served straight from a workerd config answered (x->parsed is
+ * SB_HTTP_DONE): SB_OK, or SB_EXCEPTION with V8's words when it is a 500
+ * with "Uncaught" on workerd's output.  Process mode and pool mode's baked
+ * workers.
+ */
+void sb_answer_outcome(const struct sb_exchange *x, struct sb_result *res);
+
 /* workerd's stderr -> the message a user should see (V8's words, not workerd's). */
 void sb_user_error_text(const struct buf *raw, struct buf *out);
 int sb_text_has(const struct buf *b, const char *needle);
@@ -110,6 +118,8 @@ int sb_pool_open(struct sb_slot *s);
 void sb_pool_close(struct sb_slot *s);
 /* After the reply: replace the workerd if the run asked for it, and wait until it listens. */
 void sb_pool_finish(struct sb_slot *s);
+/* 1 when the slot's workerd said it listens: for tests. */
+int sb_pool_ready(const struct sb_slot *s);
 /* The slot's warm workerd (-1 when none): for tests and logs. */
 pid_t sb_pool_pid(const struct sb_slot *s);
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,

@@ -74,7 +74,6 @@ struct sb_pool {
 	 * workerd serves entry i, whose socket is bsock[i]. */
 	struct sb_bake bake;
 	unsigned live;
-	int rebake;             /* the set changed: a new workerd should bake it */
 	char bsock[SB_BAKE_MAX][620];
 	/* Open connections to the running workerd, kept between requests
 	 * (workerd sets up each connection at some cost): [0] the loader,
@@ -84,6 +83,18 @@ struct sb_pool {
 	 * (sb_slot_finish); NULL when it is not. */
 	const char *pending;
 };
+
+/* Every baked socket is a listening descriptor of its own (sb_proc_spawn). */
+_Static_assert(1 + SB_BAKE_MAX <= SB_MAX_LISTEN, "too many baked workers for sb_proc_spawn");
+
+/* Does the set hold a code the running workerd does not serve? */
+static int bake_due(const struct sb_pool *p)
+{
+	for (unsigned i = 0; i < SB_BAKE_MAX; i++)
+		if (p->bake.e[i].key[0] && !(p->live & (1U << i)))
+			return 1;
+	return 0;
+}
 
 /* How long sb_slot_finish waits for a new workerd to listen (see there). */
 #define SB_POOL_READY_WAIT_MS 5000
@@ -191,7 +202,6 @@ static int start(struct sb_slot *s)
 	p->base_mem = 0;
 	p->nsent = 0;
 	p->live = live;
-	p->rebake = 0;
 	p->starts++;
 	buf_reset(&p->ctl);
 	log_msg(LOG_DEBUG, "slot %u: warm workerd %d started (start #%u, %u baked)", s->index,
@@ -353,6 +363,11 @@ void sb_pool_finish(struct sb_slot *s)
 		wait_ready(s, sb_now_ms() + SB_POOL_READY_WAIT_MS);
 }
 
+int sb_pool_ready(const struct sb_slot *s)
+{
+	return s->pool && s->pool->ready;
+}
+
 pid_t sb_pool_pid(const struct sb_slot *s)
 {
 	return s->pool ? s->pool->proc.pid : -1;
@@ -467,7 +482,7 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 		recycle(s, "request count", res);
 		return;
 	}
-	if (p->rebake) {
+	if (bake_due(p)) {
 		recycle(s, "baking a kept isolate's code", res);
 		return;
 	}
@@ -479,18 +494,6 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 		p->base_mem = mem;
 	else if (mem > p->base_mem + s->cfg.pool_recycle_memory)
 		recycle(s, "memory growth", res);
-}
-
-/* A baked worker's answer -> outcome, as in process mode (sb_process.c). */
-static void classify_direct(struct sb_exchange *x, struct sb_result *res)
-{
-	res->outcome = SB_OK;
-	/* Not the worker's to send through the loader's channel either. */
-	strip_outcome(res);
-	if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
-		res->outcome = SB_EXCEPTION;
-		sb_user_error_text(&x->out, &res->error);
-	}
 }
 
 /*
@@ -563,7 +566,9 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 		res->outcome = SB_TIMEOUT;
 		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
 	} else if (x->parsed == SB_HTTP_DONE && !x->exited && baked >= 0) {
-		classify_direct(x, res);
+		/* As in process mode; the loader's header is not the worker's either. */
+		strip_outcome(res);
+		sb_answer_outcome(x, res);
 		r = ANSWER_KEEP;
 	} else if (x->parsed == SB_HTTP_DONE && !x->exited) {
 		r = (int)classify_answer(s, res);
@@ -603,7 +608,6 @@ static void consider_baking(struct sb_slot *s, const struct code *c, const char 
 	if (i < 0)
 		return;
 	p->live &= ~(1U << i); /* the entry may have served another code */
-	p->rebake = 1;
 	log_msg(LOG_DEBUG, "slot %u: baking code %s into the next workerd", s->index, key);
 }
 

@@ -274,7 +274,8 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, 
 	*p = (struct sb_proc)SB_PROC_INIT;
 	if (with_ctl && go)
 		return log_err("a spare has no control pipe"); /* both would be fd 4 */
-	if (nlfd < 1 || nlfd > SB_MAX_LISTEN || (nlfd > 1 && go))
+	/* Extra sockets go at 5..: fd 4 must be the control pipe, not a leftover. */
+	if (nlfd < 1 || nlfd > SB_MAX_LISTEN || (nlfd > 1 && (go || !with_ctl)))
 		return log_err("%u listening sockets for a workerd", nlfd);
 	argv[n++] = (char *)"workerd";
 	for (size_t i = 0; args[i] && n <= SB_MAX_ARGS; i++)

@@ -51,11 +51,7 @@ static void classify(struct sb_slot *s, const struct sb_exchange *x, const struc
 		res->outcome = SB_TIMEOUT;
 		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
 	} else if (x->parsed == SB_HTTP_DONE) {
-		res->outcome = SB_OK;
-		if (res->http.status == 500 && sb_text_has(&x->out, "Uncaught")) {
-			res->outcome = SB_EXCEPTION;
-			sb_user_error_text(&x->out, &res->error);
-		}
+		sb_answer_outcome(x, res);
 	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
 		res->outcome = SB_TOO_LARGE;
 		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);

@@ -319,6 +319,7 @@ START_TEST(test_recycle_count_and_close)
 		ck_assert_int_eq(sb_pool_pid(&s), pid);
 		sb_slot_finish(&s);
 		ck_assert_int_ne(sb_pool_pid(&s), pid);
+		ck_assert(sb_pool_ready(&s)); /* finish waited for the new one to listen */
 		ck_assert_int_eq(kill(pid, 0), -1);
 		sb_result_release(&r);
 		code_release(&c);
