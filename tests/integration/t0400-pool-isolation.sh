@@ -26,8 +26,11 @@ for i in 1 2 3; do
 done
 # After three runs through the loader the code is baked into the slot's
 # workerd (sandbox/sb_bake.h): a new workerd serves it as a worker of its own.
-workerd_args() { for p in $(stack_workerd_pids "$IT_DIR/node"); do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done; }
-check "the slot's new workerd bakes the code" grep -q -- '--socket-fd b0=5' <(workerd_args)
+# The change happens after the third answer went out (sb_slot_finish), so
+# the test waits for it rather than racing it.
+workerd_args() { for p in $(stack_workerd_pids "$IT_DIR/node"); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null; echo; done; }
+bakes() { workerd_args | grep -q -- "--socket-fd $1"; }
+check "the slot's new workerd bakes the code" _stack_wait "the baked workerd" 400 bakes b0=5
 for i in 1 2 3; do
   run "$reuse" null
   eq "baked isolate, request $i: state survives (from the new workerd's start)" "$BODY" "$i $i"
@@ -55,7 +58,7 @@ eq "no control headers reach the worker" "$(jq -c .headers <<<"$BODY")" "[]"
 # The same probe baked into the workerd: the same sandbox.
 baked=$(curl -sS -H 'Content-Type: application/javascript' --data-binary @"$IT_DIR/probe.js" "$URL/api/code?isolate=reuse" | jq -r .code_id)
 for i in 1 2 3 4; do run "$baked" null; done
-check "the probe is baked now" grep -q -- '--socket-fd b1=6' <(workerd_args)
+check "the probe is baked now" _stack_wait "the probe baked" 400 bakes b1=6
 eq "baked: no bindings, no loader" "$(jq -c '[.env, .loader, .globals]' <<<"$BODY")" '[[],"undefined",[]]'
 eq "baked: fetch() and connect() are denied" "$(jq -r '.fetch + " " + .connect' <<<"$BODY")" "denied denied"
 eq "baked: no control headers reach the worker" "$(jq -c .headers <<<"$BODY")" "[]"
