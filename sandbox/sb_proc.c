@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sb_seccomp.h"
 #include "banned.h"
 
 #define SB_MAX_ARGS 16
@@ -287,6 +288,9 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, 
 		log_errno("pipe");
 		goto fail;
 	}
+	/* Once per process: the child then only loads the compiled filter. */
+	if (s->cfg.jail && s->cfg.seccomp && sb_seccomp_prepare() < 0)
+		log_msg(LOG_WARN, "cannot compile the seccomp filter ahead; each start compiles it");
 	/* clone() like fork(), into the jail's new namespaces when it is on. */
 	pid = (pid_t)syscall(SYS_clone, (s->cfg.jail ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
 						       CLONE_NEWIPC | CLONE_NEWUTS : 0) | SIGCHLD,

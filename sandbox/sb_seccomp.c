@@ -1,8 +1,15 @@
 #include "sb_seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -58,13 +65,13 @@ static const int allowed[] = {
 	SCMP_SYS(umask),
 };
 
-int sb_seccomp_apply(void)
+/* The allowlist as a libseccomp context; NULL on failure. */
+static scmp_filter_ctx build(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = -1;
 
 	if (!ctx)
-		return -1;
+		return NULL;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		if (allowed[i] < 0)
 			continue; /* not a syscall on this architecture */
@@ -77,10 +84,55 @@ int sb_seccomp_apply(void)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
 			     SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
 		goto out;
-	if (seccomp_load(ctx) < 0)
+	return ctx;
+out:
+	seccomp_release(ctx);
+	return NULL;
+}
+
+/* The compiled program (sb_seccomp_prepare); len 0 until then. */
+static struct sock_fprog prepared;
+
+int sb_seccomp_prepare(void)
+{
+	scmp_filter_ctx ctx;
+	struct sock_filter *f = NULL;
+	struct stat st;
+	int fd, rc = -1;
+
+	if (prepared.len)
+		return 0;
+	if (!(ctx = build()))
+		return -1;
+	/* libseccomp 2.5 exports the program only to a descriptor. */
+	fd = memfd_create("oyster-seccomp", MFD_CLOEXEC);
+	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(*f) || st.st_size / (off_t)sizeof(*f) > BPF_MAXINSNS ||
+	    !(f = malloc((size_t)st.st_size)) || pread(fd, f, (size_t)st.st_size, 0) != st.st_size)
 		goto out;
+	prepared.filter = f;
+	prepared.len = (unsigned short)(st.st_size / (off_t)sizeof(*f));
+	f = NULL;
 	rc = 0;
 out:
+	free(f);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return rc;
+}
+
+int sb_seccomp_apply(void)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	/* no_new_privs is set already (sb_jail.c), as the kernel requires. */
+	if (prepared.len)
+		return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared);
+	if (!(ctx = build()))
+		return -1;
+	rc = seccomp_load(ctx) < 0 ? -1 : 0;
 	seccomp_release(ctx);
 	return rc;
 }
