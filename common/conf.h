@@ -72,6 +72,7 @@ struct conf {
 	int64_t job_lease_ms;
 	int64_t pool_recycle_requests;
 	int64_t pool_recycle_memory;
+	int64_t pool_prepare; /* bool */
 	int64_t code_cache_bytes;
 	int64_t health_error_window_s;
 	int64_t health_max_error_percent;

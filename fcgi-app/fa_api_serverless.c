@@ -193,6 +193,7 @@ void fa_execute_keyed(struct fa_ctx *c, const struct code *code, const char *iso
 	c->wall_ms = res.wall_ms;
 	c->cpu_ms = res.cpu_ms;
 	c->peak_bytes = res.peak_bytes;
+	c->isolate = res.isolate;
 
 	if (res.outcome == SB_OK) {
 		const char *ct = sb_http_header(&res.http, "content-type");

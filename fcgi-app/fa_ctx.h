@@ -48,6 +48,7 @@ struct fa_ctx {
 	int executed;
 	enum sb_outcome outcome;
 	uint64_t wall_ms, cpu_ms, peak_bytes;
+	const char *isolate;     /* sb_result.isolate (static text) */
 };
 
 void fa_ctx_init(struct fa_ctx *c, int fd);

@@ -162,6 +162,8 @@ void fa_ctx_log(const struct fa_ctx *c)
 		json_object_set_new(o, "wall_ms", json_integer((json_int_t)c->wall_ms));
 		json_object_set_new(o, "cpu_ms", json_integer((json_int_t)c->cpu_ms));
 		json_object_set_new(o, "peak_memory_bytes", json_integer((json_int_t)c->peak_bytes));
+		if (c->isolate)
+			json_object_set_new(o, "isolate", json_string(c->isolate));
 	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -55,6 +55,8 @@ struct sb_config {
 	 * pool_recycle_memory bytes (0 = no memory rule). */
 	unsigned pool_recycle_requests;
 	uint64_t pool_recycle_memory;
+	/* Pool mode: prepare the next request's isolate (sb_slot_finish). */
+	int pool_prepare;
 	/* The jail (sb_jail.h): namespaces, minimal root, unprivileged ids, seccomp. */
 	int jail;
 	int seccomp;
@@ -115,6 +117,11 @@ struct sb_result {
 	uint64_t peak_bytes;
 	uint64_t start_wait_ms;       /* pool mode: waited for a workerd to start */
 	int recycled;                 /* pool mode: the workerd was replaced after this run */
+	/* Pool mode: the isolate the code ran in: "new" (made for the
+	 * request), "prepared" (made for it ahead, see sb_slot_finish),
+	 * "kept" (sb_run_keyed, through the loader) or "baked" (kept, served
+	 * directly); NULL in process mode or when no isolate was reached. */
+	const char *isolate;
 };
 
 /* Whole-process setup: cgroup detection when enabled. */
@@ -132,7 +139,12 @@ void sb_slot_close(struct sb_slot *s);
  * exec workerd, so the next request does not wait for that setup either.
  * In pool mode a run that must replace the warm workerd (res->recycled)
  * leaves that to here too, and this waits until the new one listens, so
- * the caller takes no request it would make wait for the start.
+ * the caller takes no request it would make wait for the start.  When the
+ * slot ran the same code in new isolates twice in a row (and pool_prepare
+ * is on), this also sends that code to the workerd for the next request:
+ * the isolate is made and its modules evaluated while the slot is idle,
+ * and a next request of the same code runs in it ("prepared"), any other
+ * drops it.  It is still a new isolate per request: none serves two.
  * Call it once the answer is sent; sb_run and sb_slot_close call it too, so
  * a slot never runs two.
  */

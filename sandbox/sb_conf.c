@@ -32,6 +32,7 @@ void sb_config_from_conf(struct sb_config *out, const struct conf *c, const char
 		.max_response = max_response,
 		.pool_recycle_requests = (unsigned)c->pool_recycle_requests,
 		.pool_recycle_memory = (uint64_t)c->pool_recycle_memory,
+		.pool_prepare = (int)c->pool_prepare,
 		.jail = (int)c->jail,
 		.seccomp = (int)c->seccomp,
 		.scratch_bytes = (size_t)c->scratch_bytes,

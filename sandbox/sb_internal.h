@@ -75,6 +75,8 @@ struct sb_exchange {
 	uint64_t deadline;       /* sb_now_ms() clock */
 	size_t max_response;
 	struct sb_proc *proc;    /* watched for exit and drained */
+	int head_request;        /* the user's request is a HEAD (when x->request does
+				  * not start with its request line) */
 	/* out */
 	enum sb_http_parse parsed;
 	int exited;              /* the workerd exited during the exchange */
@@ -120,6 +122,8 @@ void sb_pool_close(struct sb_slot *s);
 void sb_pool_finish(struct sb_slot *s);
 /* 1 when the slot's workerd said it listens: for tests. */
 int sb_pool_ready(const struct sb_slot *s);
+/* The open request of the slot's prepared isolate (-1 when none): for tests. */
+int sb_pool_prepared_fd(const struct sb_slot *s);
 /* The slot's warm workerd (-1 when none): for tests and logs. */
 pid_t sb_pool_pid(const struct sb_slot *s);
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,

@@ -129,3 +129,34 @@ out:
 	buf_release(&ncode);
 	return r;
 }
+
+int sb_loader_prepare_request(struct buf *out, const struct buf *encoded)
+{
+	if (!encoded->len) /* a chunk of 0 bytes would end the body */
+		return -1;
+	buf_addf(out,
+		 "POST / HTTP/1.1\r\nHost: worker\r\n"
+		 SB_LOADER_CTL_PREFIX "prepare: 1\r\n"
+		 SB_LOADER_CTL_PREFIX "code-length: %zu\r\n"
+		 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n",
+		 encoded->len, encoded->len);
+	if (buf_add(out, encoded->data, encoded->len) < 0)
+		return -1;
+	return buf_addstr(out, "\r\n");
+}
+
+int sb_loader_prepared_rest(struct buf *out, const struct sb_request *req)
+{
+	struct buf text = BUF_INIT;
+	int r = -1;
+
+	if (sb_loader_direct_request(&text, req) < 0)
+		goto out;
+	buf_addf(out, "%zx\r\n", text.len);
+	if (buf_add(out, text.data, text.len) < 0)
+		goto out;
+	r = buf_addstr(out, "\r\n0\r\n\r\n");
+out:
+	buf_release(&text);
+	return r;
+}

@@ -50,4 +50,14 @@ int sb_loader_direct_request(struct buf *out, const struct sb_request *req);
 int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
 		      int with_code, const struct sb_request *req);
 
+/*
+ * A prepared isolate (sb_loader.js): append the start of the loader
+ * request that carries `encoded` (a code in its canonical encoding) as the
+ * first chunk of a chunked body, which stays open; then, for the request
+ * it is used for, append the rest: that request as one more chunk (the
+ * text sb_loader_direct_request makes) and the end of the body.  0 or -1.
+ */
+int sb_loader_prepare_request(struct buf *out, const struct buf *encoded);
+int sb_loader_prepared_rest(struct buf *out, const struct sb_request *req);
+
 #endif

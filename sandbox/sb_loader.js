@@ -18,7 +18,14 @@
 //   or, for a KEY whose code this workerd was already given, the user's
 //   request itself (method, path, headers, body) plus
 //     x-oyster-pool-isolate: KEY
-//   which costs no copy of the body (it is streamed through).
+//   which costs no copy of the body (it is streamed through),
+//   or a prepared isolate (the slot owner's guess at its next request):
+//   POST / with x-oyster-pool-prepare: 1, x-oyster-pool-code-length: N and
+//     a chunked body whose first N bytes are the code; the isolate is
+//     made and started (modules evaluated) as soon as they are in.  The
+//     rest of the body, sent when the slot's next request comes, is that
+//     request as HTTP/1.1 text (request line, headers, blank line, body);
+//     no rest (the body ends, or the connection closes) drops the isolate.
 // Response: the worker's own response, untouched (status, headers, body
 // streamed through), or this worker's own 500 whose body is the message
 // and which carries
@@ -117,9 +124,87 @@ async function run(worker, userRequest) {
   }
 }
 
+// The body so far, in one array, until it holds at least `want` bytes or ends.
+async function collect(reader, first, want) {
+  const parts = [first];
+  let n = first.byteLength;
+  while (n < want) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.byteLength;
+  }
+  const out = new Uint8Array(n);
+  let p = 0;
+  for (const v of parts) {
+    out.set(v, p);
+    p += v.byteLength;
+  }
+  return out;
+}
+
+// Header bytes as workerd's own parser turns them into strings (UTF-8).
+const headText = new TextDecoder("utf-8");
+const CRLF2 = [13, 10, 13, 10];
+
+// HTTP/1.1 request text as the slot owner writes it (sb_http_request_conn:
+// "name: value" lines, no CR or LF inside them) -> a Request as workerd
+// would have made of the same bytes.
+function parseRequest(bytes) {
+  let end = -1;
+  for (let i = 0; i + 3 < bytes.byteLength && end < 0; i++)
+    if (CRLF2.every((b, k) => bytes[i + k] === b)) end = i;
+  if (end < 0) throw new Error("no end of head");
+  const lines = headText.decode(bytes.subarray(0, end)).split("\r\n");
+  const [method, path] = lines[0].split(" ");
+  const headers = new Headers();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new Error("bad header line");
+    const name = line.slice(0, colon);
+    if (name.toLowerCase() !== "content-length") headers.append(name, line.slice(colon + 1).trim());
+  }
+  const body = method === "GET" || method === "HEAD" ? null : bytes.slice(end + 4);
+  return new Request("http://" + (headers.get("host") || "worker") + path, { method, headers, body });
+}
+
+async function prepared(request, env, codeLength) {
+  const reader = request.body.getReader();
+  const head = await collect(reader, new Uint8Array(0), codeLength);
+  if (!(codeLength >= 0 && codeLength <= head.byteLength)) return outcome("error", "bad envelope");
+  let worker, failed;
+  try {
+    worker = env.LOADER.load(isolateSource(env, decodeCode(head.slice(0, codeLength).buffer)));
+  } catch (e) {
+    failed = outcome("load", "Uncaught " + String(e));
+  }
+  // Start it now: asking for an entrypoint that cannot exist (its name
+  // holds the secret token) makes workerd start the worker, evaluating its
+  // modules, and refuse; no handler of the user's runs.  A worker that
+  // fails to start fails the same way again in run().
+  if (worker) {
+    try {
+      await worker.getEntrypoint("oyster-prepare-" + token).fetch("http://prepare/");
+    } catch (e) {
+      // expected
+    }
+  }
+  const rest = await collect(reader, head.subarray(codeLength), Infinity);
+  if (rest.byteLength === 0) return new Response(null, { status: 204 });
+  let userRequest;
+  try {
+    userRequest = parseRequest(rest);
+  } catch (e) {
+    return outcome("error", "bad prepared request: " + e.message);
+  }
+  return failed || run(worker, userRequest);
+}
+
 async function handle(request, env) {
   const key = request.headers.get(CTL + "isolate");
   const lengthHeader = request.headers.get(CTL + "code-length");
+
+  if (request.headers.get(CTL + "prepare") !== null) return prepared(request, env, Number(lengthHeader));
 
   // A kept isolate whose code this workerd has: the user's request as is.
   if (lengthHeader === null) {

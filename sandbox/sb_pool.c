@@ -14,6 +14,13 @@
  *             cgroup counters, send the request on a kept connection or a
  *             new one (to the baked worker for a baked key, else to the
  *             loader), read the answer.
+ *   prepare   after the caller replied (sb_slot_finish), when the slot ran
+ *             the same code in new isolates twice in a row: that code goes
+ *             to the loader for the next request (sb_loader.js, "prepared
+ *             isolate"), which makes the isolate and evaluates its modules
+ *             while the slot waits; the next request, when it is that code,
+ *             is sent on the same loader request and runs there at once;
+ *             any other request drops it (closes that connection) first.
  *   recycle   after the caller replied (sb_slot_finish): SIGKILL, empty the
  *             cgroup, reap, start again, and wait until the new one listens
  *             so the caller takes no connection it would keep waiting.
@@ -44,6 +51,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +90,15 @@ struct sb_pool {
 	/* Why the workerd is to be replaced once the caller has replied
 	 * (sb_slot_finish); NULL when it is not. */
 	const char *pending;
+	/* The prepared isolate: the open loader request holding its code
+	 * (-1: none), and that code encoded, to know the request it is for;
+	 * between a run and sb_slot_finish, prep_code is the code to prepare
+	 * when prep_due. */
+	int prep_fd;
+	struct buf prep_code;
+	int prep_due;
+	/* The last code run in a new isolate (a hash of its encoding; 0 none). */
+	uint64_t last_code;
 };
 
 /* Every baked socket is a listening descriptor of its own (sb_proc_spawn). */
@@ -214,6 +231,16 @@ out:
 	return r;
 }
 
+/* Drop the prepared isolate: the loader drops it when its request goes. */
+static void drop_prepared(struct sb_pool *p)
+{
+	if (p->prep_fd >= 0)
+		close(p->prep_fd);
+	p->prep_fd = -1;
+	p->prep_due = 0;
+	buf_reset(&p->prep_code);
+}
+
 static void drop_conns(struct sb_pool *p)
 {
 	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++) {
@@ -221,6 +248,7 @@ static void drop_conns(struct sb_pool *p)
 			close(p->conn[i]);
 		p->conn[i] = -1;
 	}
+	drop_prepared(p);
 }
 
 static void stop(struct sb_slot *s)
@@ -326,6 +354,8 @@ int sb_pool_open(struct sb_slot *s)
 		return log_err("out of memory");
 	p->proc = (struct sb_proc)SB_PROC_INIT;
 	buf_init(&p->ctl);
+	buf_init(&p->prep_code);
+	p->prep_fd = -1;
 	sb_bake_init(&p->bake);
 	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++)
 		p->conn[i] = -1;
@@ -344,9 +374,54 @@ void sb_pool_close(struct sb_slot *s)
 		return;
 	stop(s);
 	buf_release(&s->pool->ctl);
+	buf_release(&s->pool->prep_code);
 	sb_bake_release(&s->pool->bake);
 	free(s->pool);
 	s->pool = NULL;
+}
+
+/* How long sending a code to prepare may take (the loader reads it at once). */
+#define SB_POOL_PREPARE_SEND_MS 1000
+
+/*
+ * Send p->prep_code to the loader as a prepared isolate (sb_loader.js) and
+ * leave the request open.  Not waiting for the isolate: the slot's next
+ * request finds it ready or waits for the rest of its making, which it
+ * would have had to do anyway.
+ */
+static void prepare(struct sb_slot *s)
+{
+	struct sb_pool *p = s->pool;
+	struct buf rq = BUF_INIT;
+	uint64_t deadline = sb_now_ms() + SB_POOL_PREPARE_SEND_MS;
+	size_t off = 0;
+	int fd = -1;
+
+	p->prep_due = 0;
+	if (sb_loader_prepare_request(&rq, &p->prep_code) < 0 || (fd = sb_connect_socket(s->sock)) < 0)
+		goto fail;
+	while (off < rq.len) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		uint64_t now = sb_now_ms();
+		ssize_t w;
+
+		if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) < 0 || (pfd.revents & ~POLLOUT))
+			goto fail;
+		w = send(fd, rq.data + off, rq.len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			goto fail;
+		if (w > 0)
+			off += (size_t)w;
+	}
+	p->prep_fd = fd;
+	buf_release(&rq);
+	return;
+fail:
+	log_msg(LOG_DEBUG, "slot %u: cannot prepare an isolate: %s", s->index, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	buf_release(&rq);
+	drop_prepared(p);
 }
 
 void sb_pool_finish(struct sb_slot *s)
@@ -361,11 +436,20 @@ void sb_pool_finish(struct sb_slot *s)
 	 */
 	if (p->proc.pid > 0 && !p->ready)
 		wait_ready(s, sb_now_ms() + SB_POOL_READY_WAIT_MS);
+	if (p->prep_due && p->ready && p->prep_fd < 0)
+		prepare(s);
+	else if (p->prep_fd < 0)
+		drop_prepared(p);
 }
 
 int sb_pool_ready(const struct sb_slot *s)
 {
 	return s->pool && s->pool->ready;
+}
+
+int sb_pool_prepared_fd(const struct sb_slot *s)
+{
+	return s->pool ? s->pool->prep_fd : -1;
 }
 
 pid_t sb_pool_pid(const struct sb_slot *s)
@@ -510,13 +594,18 @@ static int conn_idle(int fd)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/* Where a request goes (see exchange). */
+#define SB_TO_PREPARED (-2)
+#define SB_TO_LOADER (-1)
+
 /*
  * One exchange with the ready workerd: the request for c to baked entry
- * `baked` (>= 0) or to the loader (its code left out when the loader has
+ * `to` (>= 0), to the prepared isolate (SB_TO_PREPARED: the rest of its
+ * loader request) or to the loader (its code left out when the loader has
  * it), the usage, the outcome.  ANSWER_NOCODE when the loader wants the
  * code after all; -1 when the host failed.
  */
-static int exchange(struct sb_slot *s, const struct code *c, const char *key, int baked,
+static int exchange(struct sb_slot *s, const struct code *c, const char *key, int to,
 		    const struct sb_request *req, unsigned deadline_ms, struct sb_exchange *x,
 		    struct sb_result *res)
 {
@@ -524,9 +613,11 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 	struct buf reqbuf = BUF_INIT;
 	struct sb_cg_usage usage;
 	uint64_t cpu0 = 0;
-	int r = -1, built;
+	int r = -1, built, baked = to >= 0 ? to : -1;
 
-	if (baked >= 0)
+	if (to == SB_TO_PREPARED)
+		built = sb_loader_prepared_rest(&reqbuf, req);
+	else if (baked >= 0)
 		built = sb_loader_direct_request(&reqbuf, req);
 	else
 		built = sb_loader_request(&reqbuf, c, key, !key || key_sent(p, key) < 0, req);
@@ -541,18 +632,25 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 		proc_reset_hwm(p->proc.pid);
 		cpu0 = proc_cpu_ms(p->proc.pid);
 	}
-	/* A kept connection that workerd has not closed, else a new one. */
-	x->cfd = p->conn[baked + 1];
-	p->conn[baked + 1] = -1;
-	if (x->cfd >= 0 && !conn_idle(x->cfd)) {
-		close(x->cfd);
-		x->cfd = -1;
+	/* The prepared isolate's request, or a kept connection that workerd
+	 * has not closed, else a new one. */
+	x->head_request = to == SB_TO_PREPARED && !strcmp(req->method, "HEAD");
+	if (to == SB_TO_PREPARED) {
+		x->cfd = p->prep_fd;
+		p->prep_fd = -1;
+	} else {
+		x->cfd = p->conn[baked + 1];
+		p->conn[baked + 1] = -1;
+		if (x->cfd >= 0 && !conn_idle(x->cfd)) {
+			close(x->cfd);
+			x->cfd = -1;
+		}
 	}
 	if (x->cfd < 0 && (x->cfd = sb_connect_socket(baked >= 0 ? p->bsock[baked] : s->sock)) < 0)
 		goto out;
 	if (sb_exchange_run(x, &res->http) < 0)
 		goto out;
-	if (x->reusable)
+	if (x->reusable && p->conn[baked + 1] < 0)
 		p->conn[baked + 1] = x->cfd;
 	else
 		close(x->cfd);
@@ -611,18 +709,70 @@ static void consider_baking(struct sb_slot *s, const struct code *c, const char 
 	log_msg(LOG_DEBUG, "slot %u: baking code %s into the next workerd", s->index, key);
 }
 
+/* FNV-1a over a code's encoding: which code ran last, for prepare_or_not. */
+static uint64_t code_hash(const struct buf *enc)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < enc->len; i++)
+		h = (h ^ (unsigned char)enc->data[i]) * 0x100000001b3ULL;
+	return h | 1; /* never 0, which means none */
+}
+
+/*
+ * A request for a new isolate: SB_TO_PREPARED when the prepared isolate is
+ * its code's (the encoding compared in full) and its request is still
+ * open, else SB_TO_LOADER, dropping any prepared isolate.  enc is c
+ * encoded (empty when it could not be: no preparing then).
+ */
+static int use_prepared(struct sb_pool *p, const struct buf *enc)
+{
+	if (p->prep_fd < 0)
+		return SB_TO_LOADER;
+	if (enc->len && enc->len == p->prep_code.len && !memcmp(enc->data, p->prep_code.data, enc->len) &&
+	    conn_idle(p->prep_fd))
+		return SB_TO_PREPARED;
+	drop_prepared(p);
+	return SB_TO_LOADER;
+}
+
+/*
+ * After a request for a new isolate whose code loaded: a second one of the
+ * same code in a row asks sb_slot_finish to prepare the next (one code
+ * keeps coming; a mix of codes would mostly waste the work).
+ */
+static void prepare_or_not(struct sb_slot *s, struct buf *enc, const struct sb_result *res)
+{
+	struct sb_pool *p = s->pool;
+	uint64_t h;
+
+	if (!enc->len || (res->outcome != SB_OK && res->outcome != SB_EXCEPTION))
+		return;
+	h = code_hash(enc);
+	if (s->cfg.pool_prepare && h == p->last_code && !p->pending) {
+		struct buf old = p->prep_code;
+
+		/* Take the encoding over (the caller frees what it is left). */
+		p->prep_code = *enc;
+		*enc = old;
+		p->prep_due = 1;
+	}
+	p->last_code = h;
+}
+
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
 		const struct sb_request *req, unsigned deadline_ms, struct sb_result *res)
 {
 	struct sb_pool *p = s->pool;
-	struct buf stale = BUF_INIT;
+	struct buf stale = BUF_INIT, enc = BUF_INIT;
 	uint64_t t0 = sb_now_us();
 	struct sb_exchange x = { .cfd = -1, .deadline = t0 / 1000 + deadline_ms,
 				 .max_response = s->cfg.max_response, .out = BUF_INIT };
-	int ready = 0, answer = -1, baked;
+	int ready = 0, answer = -1, baked, to;
 
 	res->outcome = SB_INTERNAL;
 	recycle_now(s); /* the caller did not call sb_slot_finish */
+	p->prep_due = 0;
 	/* A start that fails at once (workerd exits) is retried once, without
 	 * the codes that were new in it when there were any. */
 	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {
@@ -658,7 +808,14 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	if (baked >= 0 && !(p->live & (1U << baked)))
 		baked = -1;
 	sb_bake_tick(&p->bake, baked);
-	answer = exchange(s, c, isolate_key, baked, req, deadline_ms, &x, res);
+	to = baked >= 0 ? baked : SB_TO_LOADER;
+	if (!isolate_key) {
+		if (code_encode(c, &enc) < 0)
+			buf_reset(&enc);
+		to = use_prepared(p, &enc);
+	}
+	res->isolate = to == SB_TO_PREPARED ? "prepared" : baked >= 0 ? "baked" : isolate_key ? "kept" : "new";
+	answer = exchange(s, c, isolate_key, to, req, deadline_ms, &x, res);
 	if (answer == ANSWER_NOCODE) {
 		/* The loader lost track of the key: once more, with the code. */
 		key_forget(p, isolate_key);
@@ -673,6 +830,8 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	}
 	if (answer == ANSWER_KEEP && isolate_key && baked < 0)
 		consider_baking(s, c, isolate_key, res);
+	if (answer == ANSWER_KEEP && !isolate_key)
+		prepare_or_not(s, &enc, res);
 	if (answer == ANSWER_RECYCLE)
 		recycle(s, sb_outcome_name(res->outcome), res);
 	else if (answer == ANSWER_KEEP)
@@ -684,5 +843,6 @@ out:
 	res->wall_ms = res->wall_us / 1000;
 	sb_exchange_release(&x);
 	buf_release(&stale);
+	buf_release(&enc);
 	return res->outcome == SB_INTERNAL ? -1 : 0;
 }

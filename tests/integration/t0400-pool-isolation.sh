@@ -8,10 +8,14 @@ it_start sandbox_mode=pool slots=1 isolate_reuse=opt-in
 
 counter='let n = 0; export default { fetch() { n++; globalThis.g = (globalThis.g || 0) + 1; return new Response(n + " " + globalThis.g); } }'
 fresh=$(upload "$(js counter "$counter")")
-for i in 1 2 3; do
+for i in 1 2 3 4; do
   run "$fresh" null
   eq "fresh isolate, request $i: module and global state start over" "$BODY" "1 1"
 done
+# After two in a row the slot makes the next one's isolate while idle
+# (pool_prepare); the access log says which kind each request ran in.
+isolates=$(grep '"route":"serverless"' "$IT_DIR/node/fcgi.log" | jq -r .isolate | tr '\n' ' ')
+eq "new, new, then prepared isolates" "$isolates" "new new prepared prepared "
 
 # The same code uploaded with ?isolate=reuse: another id, and a kept isolate.
 out=$(curl -sS -H 'Content-Type: application/javascript' --data-binary @"$IT_DIR/counter.js" "$URL/api/code?isolate=reuse")

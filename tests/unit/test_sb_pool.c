@@ -430,6 +430,167 @@ START_TEST(test_bake)
 }
 END_TEST
 
+START_TEST(test_prepare_envelope)
+{
+	struct code c;
+	struct buf enc = BUF_INIT, out = BUF_INIT, want = BUF_INIT, empty = BUF_INIT;
+	struct sb_header h[] = { { (char *)"X-A", (char *)"1" },
+				 { (char *)"x-oyster-pool-prepare", (char *)"forged" } };
+	struct sb_request rq = { "PUT", "/p", h, 2, "abc", 3 };
+
+	make_code(&c, "export default { fetch() { return new Response('x'); } }");
+	ck_assert_int_eq(code_encode(&c, &enc), 0);
+	ck_assert_int_eq(sb_loader_prepare_request(&out, &enc), 0);
+	buf_addf(&want, "POST / HTTP/1.1\r\nHost: worker\r\nx-oyster-pool-prepare: 1\r\n"
+		 "x-oyster-pool-code-length: %zu\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+		 enc.len, enc.len);
+	buf_add(&want, enc.data, enc.len);
+	buf_addstr(&want, "\r\n");
+	ck_assert_uint_eq(out.len, want.len);
+	ck_assert_int_eq(memcmp(out.data, want.data, out.len), 0);
+	ck_assert_int_eq(sb_loader_prepare_request(&out, &empty), -1);
+	/* the rest: the user's request (without our headers) as one chunk, then the end */
+	buf_reset(&out);
+	buf_reset(&want);
+	ck_assert_int_eq(sb_loader_direct_request(&want, &rq), 0);
+	ck_assert_ptr_null(strstr(buf_cstr(&want), "forged"));
+	ck_assert_int_eq(sb_loader_prepared_rest(&out, &rq), 0);
+	{
+		char head[32];
+		int n = snprintf(head, sizeof(head), "%zx\r\n", want.len);
+
+		ck_assert_uint_eq(out.len, (size_t)n + want.len + 7);
+		ck_assert_int_eq(memcmp(out.data, head, (size_t)n), 0);
+		ck_assert_int_eq(memcmp(out.data + n, want.data, want.len), 0);
+		ck_assert_int_eq(memcmp(out.data + n + want.len, "\r\n0\r\n\r\n", 7), 0);
+	}
+	code_release(&c);
+	buf_release(&enc);
+	buf_release(&out);
+	buf_release(&want);
+}
+END_TEST
+
+/* What a worker sees of its request, as text. */
+static const char *const echo =
+	"let n = 0; globalThis.loads = (globalThis.loads || 0) + 1;"
+	" export default { async fetch(r) { n++;"
+	" if (r.method === 'PUT') throw new Error('boom');"
+	" if (r.method === 'DELETE') for (;;) {}"
+	" const h = [...r.headers].map(([k, v]) => k + '=' + v).join(';');"
+	" return new Response(n + ' ' + globalThis.loads + ' ' + r.method + ' ' + r.url + ' ' + h + ' '"
+	" + (r.method === 'HEAD' ? '' : await r.text()), { headers: { 'x-n': String(n) } }); } }";
+
+/* Run src fresh with a few headers; the isolate it ran in goes to isolate. */
+static enum sb_outcome run_fresh(struct sb_slot *s, const char *src, const char *method, unsigned deadline,
+				 struct buf *out, const char **isolate)
+{
+	struct code c;
+	struct sb_result r;
+	struct sb_header h[] = { { (char *)"Content-Type", (char *)"text/plain" },
+				 { (char *)"X-Two", (char *)"a b  c" },
+				 { (char *)"Host", (char *)"example.test" } };
+	struct sb_request rq = { method, "/p/q?x=1&y=%20", h, 3, "body\r\n\r\nmore", 12 };
+	enum sb_outcome o;
+
+	make_code(&c, src);
+	sb_result_init(&r);
+	ck_assert_int_eq(sb_run(s, &c, &rq, deadline, &r), 0);
+	o = r.outcome;
+	buf_reset(out);
+	if (o == SB_OK)
+		buf_add(out, r.http.body.data ? r.http.body.data : "", r.http.body.len);
+	else
+		buf_addstr(out, buf_cstr(&r.error));
+	*isolate = r.isolate ? r.isolate : "(none)";
+	sb_result_release(&r);
+	code_release(&c);
+	sb_slot_finish(s);
+	return o;
+}
+
+/*
+ * pool_prepare: after two new-isolate runs of a code in a row, the next
+ * request of that code runs in an isolate made ahead, which sees exactly
+ * what a new one would (the same request, fresh state, one module load);
+ * any other request drops it; failures are those of a new isolate.
+ */
+START_TEST(test_prepared)
+{
+	struct sb_slot s;
+	struct buf out = BUF_INIT, cold = BUF_INIT;
+	const char *iso;
+	pid_t pid;
+	int fd;
+
+	if (!have_workerd())
+		return;
+	open_slot(&s, 0);
+	s.cfg.pool_prepare = 1;
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &cold, &iso), SB_OK);
+	ck_assert_str_eq(iso, "new");
+	ck_assert_str_eq(buf_cstr(&cold), "1 1 POST http://example.test/p/q?x=1&y=%20 content-length=12;"
+			 "content-type=text/plain;host=example.test;x-two=a b  c body\r\n\r\nmore");
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "new");
+	ck_assert_str_eq(buf_cstr(&out), buf_cstr(&cold));
+	/* now one is prepared: a second connection to the loader is open */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+		ck_assert_str_eq(iso, "prepared");
+		ck_assert_str_eq(buf_cstr(&out), buf_cstr(&cold));
+	}
+	ck_assert_int_eq(run_fresh(&s, echo, "GET", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "prepared");
+	ck_assert_str_eq(buf_cstr(&out), "1 1 GET http://example.test/p/q?x=1&y=%20 "
+			 "content-type=text/plain;host=example.test;x-two=a b  c ");
+	ck_assert_int_eq(run_fresh(&s, echo, "HEAD", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "prepared");
+	ck_assert_str_eq(buf_cstr(&out), "");
+	/* an exception is the worker's, as in a new isolate; the next is prepared again */
+	ck_assert_int_eq(run_fresh(&s, echo, "PUT", 5000, &out, &iso), SB_EXCEPTION);
+	ck_assert_str_eq(iso, "prepared");
+	ck_assert_str_eq(buf_cstr(&out), "Uncaught Error: boom");
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "prepared");
+	/* another code drops it and runs new; a keyed run leaves it be */
+	ck_assert_int_eq(run_fresh(&s, counter, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "new");
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://example.test/p/q?x=1&y=%20");
+	ck_assert_int_eq(run_fresh(&s, counter, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_int_eq(run1(&s, counter, "k", "POST", 5000, &out, NULL), SB_OK);
+	ck_assert_int_eq(run_fresh(&s, counter, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "prepared");
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://example.test/p/q?x=1&y=%20");
+	/* a prepared request the workerd closed meanwhile: a new isolate, nothing lost */
+	fd = sb_pool_prepared_fd(&s);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_RDWR), 0);
+	ck_assert_int_eq(run_fresh(&s, counter, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "new");
+	ck_assert_str_eq(buf_cstr(&out), "1 POST http://example.test/p/q?x=1&y=%20");
+	/* a timeout in a prepared isolate: the workerd is replaced, as ever */
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+	pid = sb_pool_pid(&s);
+	ck_assert_int_eq(run_fresh(&s, echo, "DELETE", 300, &out, &iso), SB_TIMEOUT);
+	ck_assert_str_eq(iso, "prepared");
+	ck_assert_int_ne(sb_pool_pid(&s), pid);
+	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+	ck_assert_str_eq(iso, "new");
+	ck_assert_str_eq(buf_cstr(&out), buf_cstr(&cold));
+	/* off: never prepared */
+	s.cfg.pool_prepare = 0;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
+		ck_assert_str_eq(iso, i == 0 ? "prepared" : "new");
+	}
+	close_slot(&s);
+	buf_release(&out);
+	buf_release(&cold);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sb_pool");
@@ -443,6 +604,8 @@ int main(void)
 	tcase_add_test(tc, test_pool_runs);
 	tcase_add_test(tc, test_recycle_count_and_close);
 	tcase_add_test(tc, test_bake);
+	tcase_add_test(tc, test_prepare_envelope);
+	tcase_add_test(tc, test_prepared);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
