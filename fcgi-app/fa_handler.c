@@ -186,8 +186,26 @@ int fa_handler_main(const struct fa_handler_args *a)
 		/* nginx finishes the response when the connection closes ... */
 		close(fd);
 		/* ... so what the run left for after the reply comes after that. */
-		if (have_slot)
+		if (have_slot) {
 			sb_slot_finish(&slot);
+			/*
+			 * To the back of the line: the kernel hands a connection
+			 * to the first waiting handler in the order they joined
+			 * the socket's wait queue, so at low load the first
+			 * handler would take every request, each one finding its
+			 * workerd still making the isolate sb_slot_finish just
+			 * asked for.  Joining again after every request makes the
+			 * order least recently used: each slot gets the others'
+			 * requests' time for that work.
+			 */
+			if (epoll_ctl(ep, EPOLL_CTL_DEL, a->listen_fd, NULL) < 0 ||
+			    epoll_ctl(ep, EPOLL_CTL_ADD, a->listen_fd,
+				      &(struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE }) < 0) {
+				log_errno("epoll_ctl");
+				rc = 1; /* not a clean stop: the master restarts us */
+				break;
+			}
+		}
 	}
 	if (ep >= 0)
 		close(ep);

@@ -5,6 +5,13 @@
 it_start slots=4 queue_timeout_ms=5000
 
 fid=$(upload "$IT_ROOT/examples/factors.js")
+
+# One at a time, requests go round the idle handlers (each joins the
+# socket's queue again after a request), not all to the first one.
+for i in $(seq 1 8); do run "$fid" '{"num":6}'; done
+slots=$(grep '"route":"serverless"' "$IT_DIR/node/fcgi.log" | tail -8 | jq -r .slot | sort -u | wc -l)
+check "8 requests one at a time went to $slots of 4 slots (at least 3)" test "$slots" -ge 3
+
 pids=()
 t0=$(now_ms)
 for i in $(seq 1 40); do
