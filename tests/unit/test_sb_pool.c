@@ -489,8 +489,10 @@ static enum sb_outcome run_fresh(struct sb_slot *s, const char *src, const char 
 	struct sb_result r;
 	struct sb_header h[] = { { (char *)"Content-Type", (char *)"text/plain" },
 				 { (char *)"X-Two", (char *)"a b  c" },
-				 { (char *)"Host", (char *)"example.test" } };
-	struct sb_request rq = { method, "/p/q?x=1&y=%20", h, 3, "body\r\n\r\nmore", 12 };
+				 { (char *)"Host", (char *)"example.test" },
+				 /* not UTF-8, a control byte, UTF-8: the subdomain route passes any */
+				 { (char *)"X-Bytes", (char *)"caf\xe9 \x01" "end \xc3\xa9" } };
+	struct sb_request rq = { method, "/p/q?x=1&y=%20", h, 4, "body\r\n\r\nmore", 12 };
 	enum sb_outcome o;
 
 	make_code(&c, src);
@@ -529,8 +531,10 @@ START_TEST(test_prepared)
 	s.cfg.pool_prepare = 1;
 	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &cold, &iso), SB_OK);
 	ck_assert_str_eq(iso, "new");
+	/* as workerd parses them: a byte that is not UTF-8 becomes U+FFFD */
 	ck_assert_str_eq(buf_cstr(&cold), "1 1 POST http://example.test/p/q?x=1&y=%20 content-length=12;"
-			 "content-type=text/plain;host=example.test;x-two=a b  c body\r\n\r\nmore");
+			 "content-type=text/plain;host=example.test;x-bytes=caf\xef\xbf\xbd \x01" "end \xc3\xa9;"
+			 "x-two=a b  c body\r\n\r\nmore");
 	ck_assert_int_eq(run_fresh(&s, echo, "POST", 5000, &out, &iso), SB_OK);
 	ck_assert_str_eq(iso, "new");
 	ck_assert_str_eq(buf_cstr(&out), buf_cstr(&cold));
@@ -543,7 +547,8 @@ START_TEST(test_prepared)
 	ck_assert_int_eq(run_fresh(&s, echo, "GET", 5000, &out, &iso), SB_OK);
 	ck_assert_str_eq(iso, "prepared");
 	ck_assert_str_eq(buf_cstr(&out), "1 1 GET http://example.test/p/q?x=1&y=%20 "
-			 "content-type=text/plain;host=example.test;x-two=a b  c ");
+			 "content-type=text/plain;host=example.test;x-bytes=caf\xef\xbf\xbd \x01" "end \xc3\xa9;"
+			 "x-two=a b  c ");
 	ck_assert_int_eq(run_fresh(&s, echo, "HEAD", 5000, &out, &iso), SB_OK);
 	ck_assert_str_eq(iso, "prepared");
 	ck_assert_str_eq(buf_cstr(&out), "");
