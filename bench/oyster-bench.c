@@ -402,7 +402,7 @@ static int cmd_sandbox(const char *workerd, const char *mode, const char *src, c
 			.workerd_path = workerd, .run_dir = run_dir, .instance = inst,
 			.compat_date = "2023-03-07", .use_cgroups = 1,
 			.limits = { 128ULL << 20, 100, 64 }, .max_response = 4 << 20,
-			.pool_recycle_requests = 1000, .pool_recycle_memory = 32 << 20,
+			.pool_recycle_requests = 1000, .pool_recycle_memory = 32 << 20, .pool_prepare = 1,
 		};
 		struct sb_request rq = { "POST", "/", h, 1, in.data, in.len };
 		const char *key = strcmp(mode, "reuse") ? NULL : "bench";

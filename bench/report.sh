@@ -40,6 +40,12 @@ workloads=$(jq -r .workload "$res" | awk '!seen[$0]++')
   echo "workerd are all in it). Peak memory per slot: the largest workerd RSS"
   echo "(a, b, d, e; VmHWM) or, for c whose workerds are gone, the slot cgroup's"
   echo "peak of its last run."
+  echo
+  echo "d and f run with the default pool_prepare = on: after a slot has run a code"
+  echo "twice in a row, the isolate for its next request is made while the slot is"
+  echo "idle (still one new isolate per request). At concurrency 1 the next request"
+  echo "follows the reply at once, so that making (about 8 ms of workerd CPU) still"
+  echo "competes with the requests for the 2 cores."
   for w in $workloads; do
     echo
     echo "## $w"

@@ -8,6 +8,7 @@
 #      SLOTS workerd processes sharing one listening socket, wrk in front
 #   c  our stack through nginx, sandbox_mode = process
 #   d  our stack through nginx, sandbox_mode = pool, a new isolate per request
+#      (prepared while the slot is idle: pool_prepare is on by default)
 #   e  our stack through nginx, pool mode, code uploaded with ?isolate=reuse
 #   f  the sandbox call itself (sb_run on SLOTS pool slots taken in turn, as
 #      the stack's handlers take connections, no HTTP): d minus f is what
