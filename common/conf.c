@@ -40,7 +40,7 @@ const struct conf_key conf_keys[] = {
 	{ "pool_recycle_memory", CONF_SIZE, OFF(pool_recycle_memory), 0, 64 * GiB, "32M", NULL,
 	  "Pool mode: a slot's workerd is replaced when its memory after a request exceeds its level after its first request by this much (0 = never)" },
 	{ "pool_prepare", CONF_BOOL, OFF(pool_prepare), 0, 1, "on", NULL,
-	  "Pool mode: after a slot ran the same code twice in a row in new isolates, make the next request's isolate while the slot is idle (still one new isolate per request; costs one isolate's load when the next request is another code)" },
+	  "Pool mode: when a slot's last two new-isolate runs were of the same code, make the next request's isolate while the slot is idle (still one new isolate per request; costs one isolate's load when the next request is another code)" },
 	{ "isolate_reuse", CONF_ENUM, OFF(isolate_reuse), 0, 0, "opt-in", "off|opt-in|all",
 	  "Pool mode: opt-in = code uploaded with ?isolate=reuse keeps one isolate per slot across its requests (globals survive: weaker isolation; a slot serves up to 4 such codes it runs often as workers baked into its workerd's config); all = every code does; off = never" },
 	{ "code_cache_bytes", CONF_SIZE, OFF(code_cache_bytes), 0, 4 * GiB, "16M", NULL,

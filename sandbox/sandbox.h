@@ -140,13 +140,15 @@ void sb_slot_close(struct sb_slot *s);
  * In pool mode a run that must replace the warm workerd (res->recycled)
  * leaves that to here too, and this waits until the new one listens, so
  * the caller takes no request it would make wait for the start.  When the
- * slot ran the same code in new isolates twice in a row (and pool_prepare
- * is on), this also sends that code to the workerd for the next request:
- * the isolate is made and its modules evaluated while the slot is idle,
- * and a next request of the same code runs in it ("prepared"), any other
- * drops it.  It is still a new isolate per request: none serves two.
- * Call it once the answer is sent; sb_run and sb_slot_close call it too, so
- * a slot never runs two.
+ * slot's last two new-isolate runs that loaded were of the same code (and
+ * pool_prepare is on), this also sends that code to the workerd for the
+ * next request: the isolate is made and its modules evaluated while the
+ * slot is idle, and a next request of the same code runs in it
+ * ("prepared"); any other request drops it.  It is still a new isolate
+ * per request: none serves two.
+ * Call it once the answer is sent.  A run whose caller did not call it does
+ * the kill or replacement first (without preparing), so a slot never runs
+ * two.
  */
 void sb_slot_finish(struct sb_slot *s);
 

@@ -28,7 +28,7 @@ int sb_exchange_run(struct sb_exchange *x, struct sb_http_response *http)
 	int resp_eof = 0, out_eof = x->proc->out_fd < 0, rc = 0;
 	const struct buf *rq = x->request;
 	/* We wrote the request line: a HEAD's answer has no body to wait for. */
-	int head = x->head_request || (rq->len >= 5 && !memcmp(rq->data, "HEAD ", 5));
+	int head = rq->len >= 5 && !memcmp(rq->data, "HEAD ", 5);
 
 	x->parsed = SB_HTTP_INCOMPLETE;
 	x->exited = x->timed_out = x->reusable = 0;

@@ -75,8 +75,6 @@ struct sb_exchange {
 	uint64_t deadline;       /* sb_now_ms() clock */
 	size_t max_response;
 	struct sb_proc *proc;    /* watched for exit and drained */
-	int head_request;        /* the user's request is a HEAD (when x->request does
-				  * not start with its request line) */
 	/* out */
 	enum sb_http_parse parsed;
 	int exited;              /* the workerd exited during the exchange */

@@ -162,7 +162,9 @@ function parseRequest(bytes) {
     const colon = line.indexOf(":");
     if (colon <= 0) throw new Error("bad header line");
     const name = line.slice(0, colon);
-    if (name.toLowerCase() !== "content-length") headers.append(name, line.slice(colon + 1).trim());
+    // Optional whitespace is spaces and tabs only (RFC 9110), as workerd trims.
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (name.toLowerCase() !== "content-length") headers.append(name, value);
   }
   const body = method === "GET" || method === "HEAD" ? null : bytes.slice(end + 4);
   return new Request("http://" + (headers.get("host") || "worker") + path, { method, headers, body });

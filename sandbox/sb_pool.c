@@ -14,13 +14,18 @@
  *             cgroup counters, send the request on a kept connection or a
  *             new one (to the baked worker for a baked key, else to the
  *             loader), read the answer.
- *   prepare   after the caller replied (sb_slot_finish), when the slot ran
- *             the same code in new isolates twice in a row: that code goes
+ *   prepare   after the caller replied (sb_slot_finish), when the slot's
+ *             last two new-isolate runs that loaded (kept-isolate runs and
+ *             failed loads between them do not count) were of the same
+ *             code and pool_prepare is on: that code goes
  *             to the loader for the next request (sb_loader.js, "prepared
  *             isolate"), which makes the isolate and evaluates its modules
  *             while the slot waits; the next request, when it is that code,
  *             is sent on the same loader request and runs there at once;
  *             any other request drops it (closes that connection) first.
+ *             Making it burns the workerd's one thread: if that spins past
+ *             a run's deadline in CPU, the workerd is replaced before the
+ *             next request (prepared_spins).
  *   recycle   after the caller replied (sb_slot_finish): SIGKILL, empty the
  *             cgroup, reap, start again, and wait until the new one listens
  *             so the caller takes no connection it would keep waiting.
@@ -97,6 +102,9 @@ struct sb_pool {
 	int prep_fd;
 	struct buf prep_code;
 	int prep_due;
+	/* The slot's CPU time (ms, since the last run's reset) when it was
+	 * sent: one whose modules spin is noticed by the CPU it burns. */
+	uint64_t prep_cpu_ms;
 	/* The last code run in a new isolate (a hash of its encoding; 0 none). */
 	uint64_t last_code;
 };
@@ -238,7 +246,7 @@ static void drop_prepared(struct sb_pool *p)
 		close(p->prep_fd);
 	p->prep_fd = -1;
 	p->prep_due = 0;
-	buf_reset(&p->prep_code);
+	buf_release(&p->prep_code);
 }
 
 static void drop_conns(struct sb_pool *p)
@@ -380,6 +388,36 @@ void sb_pool_close(struct sb_slot *s)
 	s->pool = NULL;
 }
 
+/* The slot's CPU time in ms: since the last run's reset (cgroup) or the workerd's. */
+static uint64_t slot_cpu_ms(struct sb_slot *s)
+{
+	struct sb_cg_usage u = { 0, 0, 0 };
+
+	if (s->cg)
+		return sb_cg_usage(s->cg, &u) < 0 ? 0 : u.cpu_ns / 1000000;
+	return s->pool->proc.pid > 0 ? proc_cpu_ms(s->pool->proc.pid) : 0;
+}
+
+/*
+ * Has the workerd, idle but for a prepared isolate, burnt more CPU since
+ * it was sent than a run may take?  Then the code's module evaluation
+ * spins (it may do so only sometimes: it loaded twice before), and the
+ * workerd, whose one thread it holds, is replaced before the next request
+ * rather than have that request wait for it and time out.  A request that
+ * comes sooner still waits: for its own code that is its own timeout, for
+ * another code it is one that the spinning code caused.
+ */
+static int prepared_spins(struct sb_slot *s, unsigned deadline_ms)
+{
+	struct sb_pool *p = s->pool;
+	uint64_t cpu;
+
+	if (p->prep_fd < 0 || p->proc.pid <= 0)
+		return 0;
+	cpu = slot_cpu_ms(s);
+	return cpu > p->prep_cpu_ms && cpu - p->prep_cpu_ms >= deadline_ms;
+}
+
 /* How long sending a code to prepare may take (the loader reads it at once). */
 #define SB_POOL_PREPARE_SEND_MS 1000
 
@@ -396,6 +434,7 @@ static void prepare(struct sb_slot *s)
 	uint64_t deadline = sb_now_ms() + SB_POOL_PREPARE_SEND_MS;
 	size_t off = 0;
 	int fd = -1;
+	const char *why = "cannot build or connect";
 
 	p->prep_due = 0;
 	if (sb_loader_prepare_request(&rq, &p->prep_code) < 0 || (fd = sb_connect_socket(s->sock)) < 0)
@@ -404,8 +443,16 @@ static void prepare(struct sb_slot *s)
 		struct pollfd pfd = { fd, POLLOUT, 0 };
 		uint64_t now = sb_now_ms();
 		ssize_t w;
+		int n;
 
-		if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) < 0 || (pfd.revents & ~POLLOUT))
+		why = "workerd did not take the code in time";
+		if (now >= deadline)
+			goto fail;
+		n = poll(&pfd, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		why = "the connection failed";
+		if (n < 0 || (pfd.revents & ~POLLOUT))
 			goto fail;
 		w = send(fd, rq.data + off, rq.len - off, MSG_NOSIGNAL);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
@@ -414,10 +461,11 @@ static void prepare(struct sb_slot *s)
 			off += (size_t)w;
 	}
 	p->prep_fd = fd;
+	p->prep_cpu_ms = slot_cpu_ms(s);
 	buf_release(&rq);
 	return;
 fail:
-	log_msg(LOG_DEBUG, "slot %u: cannot prepare an isolate: %s", s->index, strerror(errno));
+	log_msg(LOG_DEBUG, "slot %u: cannot prepare an isolate: %s", s->index, why);
 	if (fd >= 0)
 		close(fd);
 	buf_release(&rq);
@@ -632,9 +680,9 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 		proc_reset_hwm(p->proc.pid);
 		cpu0 = proc_cpu_ms(p->proc.pid);
 	}
-	/* The prepared isolate's request, or a kept connection that workerd
-	 * has not closed, else a new one. */
-	x->head_request = to == SB_TO_PREPARED && !strcmp(req->method, "HEAD");
+	/* The prepared isolate's request (a POST, answered like the loader's
+	 * with code, even for a HEAD), or a kept connection that workerd has
+	 * not closed, else a new one. */
 	if (to == SB_TO_PREPARED) {
 		x->cfd = p->prep_fd;
 		p->prep_fd = -1;
@@ -720,17 +768,31 @@ static uint64_t code_hash(const struct buf *enc)
 }
 
 /*
+ * A request target of visible ASCII only.  The loader builds a prepared
+ * isolate's URL itself; anything else (raw bytes nginx passed on, say) goes
+ * the way with code, where workerd's own parser judges it ("invalid URI").
+ */
+static int plain_target(const char *path)
+{
+	for (; *path; path++)
+		if ((unsigned char)*path <= 0x20 || (unsigned char)*path >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
  * A request for a new isolate: SB_TO_PREPARED when the prepared isolate is
  * its code's (the encoding compared in full) and its request is still
- * open, else SB_TO_LOADER, dropping any prepared isolate.  enc is c
- * encoded (empty when it could not be: no preparing then).
+ * open and the request one it can take (plain_target), else SB_TO_LOADER,
+ * dropping any prepared isolate.  enc is c encoded (empty when it could not
+ * be: no preparing then).
  */
-static int use_prepared(struct sb_pool *p, const struct buf *enc)
+static int use_prepared(struct sb_pool *p, const struct buf *enc, const struct sb_request *req)
 {
 	if (p->prep_fd < 0)
 		return SB_TO_LOADER;
 	if (enc->len && enc->len == p->prep_code.len && !memcmp(enc->data, p->prep_code.data, enc->len) &&
-	    conn_idle(p->prep_fd))
+	    plain_target(req->path) && conn_idle(p->prep_fd))
 		return SB_TO_PREPARED;
 	drop_prepared(p);
 	return SB_TO_LOADER;
@@ -773,6 +835,13 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	res->outcome = SB_INTERNAL;
 	recycle_now(s); /* the caller did not call sb_slot_finish */
 	p->prep_due = 0;
+	if (prepared_spins(s, deadline_ms)) {
+		log_msg(LOG_WARN, "slot %u: the code prepared for the next request spun past %u ms of CPU "
+			"while the slot waited (its modules loop); replacing workerd %d", s->index, deadline_ms,
+			(int)p->proc.pid);
+		recycle(s, "a prepared isolate spun", NULL);
+		recycle_now(s);
+	}
 	/* A start that fails at once (workerd exits) is retried once, without
 	 * the codes that were new in it when there were any. */
 	for (int attempt = 0; attempt < 2 && ready <= 0; attempt++) {
@@ -809,10 +878,12 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 		baked = -1;
 	sb_bake_tick(&p->bake, baked);
 	to = baked >= 0 ? baked : SB_TO_LOADER;
-	if (!isolate_key) {
+	if (!isolate_key && (s->cfg.pool_prepare || p->prep_fd >= 0)) {
 		if (code_encode(c, &enc) < 0)
 			buf_reset(&enc);
-		to = use_prepared(p, &enc);
+		to = use_prepared(p, &enc, req);
+	} else {
+		drop_prepared(p); /* a kept isolate's run: it would share the workerd's time */
 	}
 	res->isolate = to == SB_TO_PREPARED ? "prepared" : baked >= 0 ? "baked" : isolate_key ? "kept" : "new";
 	answer = exchange(s, c, isolate_key, to, req, deadline_ms, &x, res);

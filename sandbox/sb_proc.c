@@ -289,8 +289,8 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, 
 		goto fail;
 	}
 	/* Once per process: the child then only loads the compiled filter. */
-	if (s->cfg.jail && s->cfg.seccomp && sb_seccomp_prepare() < 0)
-		log_msg(LOG_WARN, "cannot compile the seccomp filter ahead; each start compiles it");
+	if (s->cfg.jail && s->cfg.seccomp)
+		sb_seccomp_prepare();
 	/* clone() like fork(), into the jail's new namespaces when it is on. */
 	pid = (pid_t)syscall(SYS_clone, (s->cfg.jail ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
 						       CLONE_NEWIPC | CLONE_NEWUTS : 0) | SIGCHLD,

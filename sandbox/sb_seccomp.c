@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "banned.h"
 
 /*
@@ -95,6 +96,7 @@ static struct sock_fprog prepared;
 
 int sb_seccomp_prepare(void)
 {
+	static int failed;
 	scmp_filter_ctx ctx;
 	struct sock_filter *f = NULL;
 	struct stat st;
@@ -102,6 +104,8 @@ int sb_seccomp_prepare(void)
 
 	if (prepared.len)
 		return 0;
+	if (failed) /* said once; every child compiles it then */
+		return -1;
 	if (!(ctx = build()))
 		return -1;
 	/* libseccomp 2.5 exports the program only to a descriptor. */
@@ -119,6 +123,10 @@ out:
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);
+	if (rc < 0) {
+		failed = 1;
+		log_msg(LOG_WARN, "cannot compile the seccomp filter ahead; each jailed start compiles it");
+	}
 	return rc;
 }
 

@@ -11,7 +11,8 @@
  * sb_seccomp_prepare() compiles the filter once, in the slot owner, so
  * each jailed child only loads the ready program (libseccomp's compile
  * costs about 1 ms of the child's start); sb_seccomp_apply() compiles it
- * there when it was not prepared.  Both 0 or -1.
+ * there when it was not prepared (the failure to prepare is logged once).
+ * Both 0 or -1.
  */
 int sb_seccomp_prepare(void);
 int sb_seccomp_apply(void);
