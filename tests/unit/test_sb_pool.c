@@ -147,8 +147,13 @@ static void open_slot(struct sb_slot *s, unsigned recycle)
 
 static void close_slot(struct sb_slot *s)
 {
+	char kinds[sizeof(run_dir) + 8];
+
 	sb_slot_close(s);
-	rmdir(run_dir);
+	/* sb_slot_close empties <run_dir>/slots/0; the parents are ours */
+	snprintf(kinds, sizeof(kinds), "%s/slots", run_dir);
+	ck_assert_int_eq(rmdir(kinds), 0);
+	ck_assert_int_eq(rmdir(run_dir), 0);
 	memcpy(run_dir + strlen(run_dir) - 6, "XXXXXX", 6);
 }
 
