@@ -447,13 +447,6 @@ out:
 	while (opened > 0)
 		sb_slot_close(&slots[--opened]);
 	sb_cg_remove_tree(tree);
-	/* sb_slot_close empties <run_dir>/slots/<i>; the parents are ours */
-	{
-		char kinds[sizeof(run_dir) + 8];
-
-		snprintf(kinds, sizeof(kinds), "%s/slots", run_dir);
-		rmdir(kinds);
-	}
 	rmdir(run_dir);
 	code_release(&c);
 	buf_release(&in);

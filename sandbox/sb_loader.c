@@ -97,8 +97,8 @@ int sb_loader_direct_request(struct buf *out, const struct sb_request *req)
 	return r;
 }
 
-int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
-		      int with_code, const struct sb_request *req)
+int sb_loader_request(struct buf *out, const struct code *c, const struct buf *encoded,
+		      const char *isolate_key, int with_code, const struct sb_request *req)
 {
 	struct buf body = BUF_INIT, ncode = BUF_INIT;
 	size_t n;
@@ -113,7 +113,7 @@ int sb_loader_request(struct buf *out, const struct code *c, const char *isolate
 		r = sb_http_request_conn(out, req->method, req->path, h, n, req->body, req->body_len, 1);
 		goto out;
 	}
-	if (code_encode(c, &body) < 0)
+	if (encoded ? buf_add(&body, encoded->data, encoded->len) < 0 : code_encode(c, &body) < 0)
 		goto out;
 	buf_addf(&ncode, "%zu", body.len);
 	if (req->body_len && buf_add(&body, req->body, req->body_len) < 0)

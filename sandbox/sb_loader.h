@@ -41,14 +41,16 @@ int sb_loader_direct_request(struct buf *out, const struct sb_request *req);
  * (sb_pool.c).
  *
  * Append the HTTP request for the loader.  The user's headers named
- * x-oyster-pool-* are dropped (they are ours); isolate_key may be NULL.
+ * x-oyster-pool-* are dropped (they are ours); isolate_key may be NULL;
+ * encoded is c's canonical encoding when the caller has it (NULL: c is
+ * encoded here).
  * with_code = 0 (only with a key) leaves the code out: the user's request
  * goes as it is, for an isolate whose code the loader was given before.
  * 0, or -1 when a header or the key cannot be carried (CR/LF) or the code
  * cannot be encoded.
  */
-int sb_loader_request(struct buf *out, const struct code *c, const char *isolate_key,
-		      int with_code, const struct sb_request *req);
+int sb_loader_request(struct buf *out, const struct code *c, const struct buf *encoded,
+		      const char *isolate_key, int with_code, const struct sb_request *req);
 
 /*
  * A prepared isolate (sb_loader.js): append the start of the loader

@@ -95,18 +95,17 @@ struct sb_pool {
 	/* Why the workerd is to be replaced once the caller has replied
 	 * (sb_slot_finish); NULL when it is not. */
 	const char *pending;
-	/* The prepared isolate: the open loader request holding its code
-	 * (-1: none), and that code encoded, to know the request it is for;
-	 * between a run and sb_slot_finish, prep_code is the code to prepare
-	 * when prep_due. */
+	/* The encoding of the last code that loaded in a new isolate (empty:
+	 * none yet).  The prepared isolate is always of this code: a run of
+	 * any other drops it first. */
+	struct buf last_code;
+	/* The prepared isolate: the open loader request holding last_code
+	 * (-1: none); prep_due asks sb_slot_finish for one. */
 	int prep_fd;
-	struct buf prep_code;
 	int prep_due;
 	/* The slot's CPU time (ms, since the last run's reset) when it was
 	 * sent: one whose modules spin is noticed by the CPU it burns. */
 	uint64_t prep_cpu_ms;
-	/* The last code run in a new isolate (a hash of its encoding; 0 none). */
-	uint64_t last_code;
 };
 
 /* Every baked socket is a listening descriptor of its own (sb_proc_spawn). */
@@ -246,7 +245,6 @@ static void drop_prepared(struct sb_pool *p)
 		close(p->prep_fd);
 	p->prep_fd = -1;
 	p->prep_due = 0;
-	buf_release(&p->prep_code);
 }
 
 static void drop_conns(struct sb_pool *p)
@@ -362,7 +360,7 @@ int sb_pool_open(struct sb_slot *s)
 		return log_err("out of memory");
 	p->proc = (struct sb_proc)SB_PROC_INIT;
 	buf_init(&p->ctl);
-	buf_init(&p->prep_code);
+	buf_init(&p->last_code);
 	p->prep_fd = -1;
 	sb_bake_init(&p->bake);
 	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++)
@@ -382,7 +380,7 @@ void sb_pool_close(struct sb_slot *s)
 		return;
 	stop(s);
 	buf_release(&s->pool->ctl);
-	buf_release(&s->pool->prep_code);
+	buf_release(&s->pool->last_code);
 	sb_bake_release(&s->pool->bake);
 	free(s->pool);
 	s->pool = NULL;
@@ -422,7 +420,7 @@ static int prepared_spins(struct sb_slot *s, unsigned deadline_ms)
 #define SB_POOL_PREPARE_SEND_MS 1000
 
 /*
- * Send p->prep_code to the loader as a prepared isolate (sb_loader.js) and
+ * Send p->last_code to the loader as a prepared isolate (sb_loader.js) and
  * leave the request open.  Not waiting for the isolate: the slot's next
  * request finds it ready or waits for the rest of its making, which it
  * would have had to do anyway.
@@ -437,7 +435,7 @@ static void prepare(struct sb_slot *s)
 	const char *why = "cannot build or connect";
 
 	p->prep_due = 0;
-	if (sb_loader_prepare_request(&rq, &p->prep_code) < 0 || (fd = sb_connect_socket(s->sock)) < 0)
+	if (sb_loader_prepare_request(&rq, &p->last_code) < 0 || (fd = sb_connect_socket(s->sock)) < 0)
 		goto fail;
 	while (off < rq.len) {
 		struct pollfd pfd = { fd, POLLOUT, 0 };
@@ -486,8 +484,7 @@ void sb_pool_finish(struct sb_slot *s)
 		wait_ready(s, sb_now_ms() + SB_POOL_READY_WAIT_MS);
 	if (p->prep_due && p->ready && p->prep_fd < 0)
 		prepare(s);
-	else if (p->prep_fd < 0)
-		drop_prepared(p);
+	p->prep_due = 0;
 }
 
 int sb_pool_ready(const struct sb_slot *s)
@@ -647,14 +644,15 @@ static int conn_idle(int fd)
 #define SB_TO_LOADER (-1)
 
 /*
- * One exchange with the ready workerd: the request for c to baked entry
+ * One exchange with the ready workerd: the request for c (encoded as enc,
+ * or NULL) to baked entry
  * `to` (>= 0), to the prepared isolate (SB_TO_PREPARED: the rest of its
  * loader request) or to the loader (its code left out when the loader has
  * it), the usage, the outcome.  ANSWER_NOCODE when the loader wants the
  * code after all; -1 when the host failed.
  */
-static int exchange(struct sb_slot *s, const struct code *c, const char *key, int to,
-		    const struct sb_request *req, unsigned deadline_ms, struct sb_exchange *x,
+static int exchange(struct sb_slot *s, const struct code *c, const struct buf *enc, const char *key,
+		    int to, const struct sb_request *req, unsigned deadline_ms, struct sb_exchange *x,
 		    struct sb_result *res)
 {
 	struct sb_pool *p = s->pool;
@@ -668,7 +666,7 @@ static int exchange(struct sb_slot *s, const struct code *c, const char *key, in
 	else if (baked >= 0)
 		built = sb_loader_direct_request(&reqbuf, req);
 	else
-		built = sb_loader_request(&reqbuf, c, key, !key || key_sent(p, key) < 0, req);
+		built = sb_loader_request(&reqbuf, c, enc, key, !key || key_sent(p, key) < 0, req);
 	if (built < 0) {
 		log_err("slot %u: cannot build the request for workerd", s->index);
 		goto out;
@@ -757,14 +755,9 @@ static void consider_baking(struct sb_slot *s, const struct code *c, const char 
 	log_msg(LOG_DEBUG, "slot %u: baking code %s into the next workerd", s->index, key);
 }
 
-/* FNV-1a over a code's encoding: which code ran last, for prepare_or_not. */
-static uint64_t code_hash(const struct buf *enc)
+static int same_code(const struct buf *a, const struct buf *b)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < enc->len; i++)
-		h = (h ^ (unsigned char)enc->data[i]) * 0x100000001b3ULL;
-	return h | 1; /* never 0, which means none */
+	return a->len && a->len == b->len && !memcmp(a->data, b->data, a->len);
 }
 
 /*
@@ -791,8 +784,7 @@ static int use_prepared(struct sb_pool *p, const struct buf *enc, const struct s
 {
 	if (p->prep_fd < 0)
 		return SB_TO_LOADER;
-	if (enc->len && enc->len == p->prep_code.len && !memcmp(enc->data, p->prep_code.data, enc->len) &&
-	    plain_target(req->path) && conn_idle(p->prep_fd))
+	if (same_code(enc, &p->last_code) && plain_target(req->path) && conn_idle(p->prep_fd))
 		return SB_TO_PREPARED;
 	drop_prepared(p);
 	return SB_TO_LOADER;
@@ -806,20 +798,18 @@ static int use_prepared(struct sb_pool *p, const struct buf *enc, const struct s
 static void prepare_or_not(struct sb_slot *s, struct buf *enc, const struct sb_result *res)
 {
 	struct sb_pool *p = s->pool;
-	uint64_t h;
+	struct buf old;
 
 	if (!enc->len || (res->outcome != SB_OK && res->outcome != SB_EXCEPTION))
 		return;
-	h = code_hash(enc);
-	if (s->cfg.pool_prepare && h == p->last_code && !p->pending) {
-		struct buf old = p->prep_code;
-
-		/* Take the encoding over (the caller frees what it is left). */
-		p->prep_code = *enc;
-		*enc = old;
-		p->prep_due = 1;
+	if (same_code(enc, &p->last_code)) {
+		p->prep_due = s->cfg.pool_prepare && !p->pending;
+		return;
 	}
-	p->last_code = h;
+	/* Another code: it becomes the last one (the caller frees the old). */
+	old = p->last_code;
+	p->last_code = *enc;
+	*enc = old;
 }
 
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
@@ -878,7 +868,8 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 		baked = -1;
 	sb_bake_tick(&p->bake, baked);
 	to = baked >= 0 ? baked : SB_TO_LOADER;
-	if (!isolate_key && (s->cfg.pool_prepare || p->prep_fd >= 0)) {
+	if (!isolate_key) {
+		/* Encoded once: to know the code, and for the request with it. */
 		if (code_encode(c, &enc) < 0)
 			buf_reset(&enc);
 		to = use_prepared(p, &enc, req);
@@ -886,12 +877,12 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 		drop_prepared(p); /* a kept isolate's run: it would share the workerd's time */
 	}
 	res->isolate = to == SB_TO_PREPARED ? "prepared" : baked >= 0 ? "baked" : isolate_key ? "kept" : "new";
-	answer = exchange(s, c, isolate_key, to, req, deadline_ms, &x, res);
+	answer = exchange(s, c, enc.len ? &enc : NULL, isolate_key, to, req, deadline_ms, &x, res);
 	if (answer == ANSWER_NOCODE) {
 		/* The loader lost track of the key: once more, with the code. */
 		key_forget(p, isolate_key);
 		sb_http_response_release(&res->http);
-		answer = exchange(s, c, isolate_key, -1, req, deadline_ms, &x, res);
+		answer = exchange(s, c, NULL, isolate_key, -1, req, deadline_ms, &x, res);
 		if (answer == ANSWER_NOCODE) {
 			log_err("slot %u: the loader refused the code of isolate %s", s->index, isolate_key);
 			res->outcome = SB_CRASHED;

@@ -106,11 +106,10 @@ int sb_seccomp_prepare(void)
 		return 0;
 	if (failed) /* said once; every child compiles it then */
 		return -1;
-	if (!(ctx = build()))
-		return -1;
 	/* libseccomp 2.5 exports the program only to a descriptor. */
+	ctx = build();
 	fd = memfd_create("oyster-seccomp", MFD_CLOEXEC);
-	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	if (!ctx || fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
 	    st.st_size % (off_t)sizeof(*f) || st.st_size / (off_t)sizeof(*f) > BPF_MAXINSNS ||
 	    !(f = malloc((size_t)st.st_size)) || pread(fd, f, (size_t)st.st_size, 0) != st.st_size)
 		goto out;
@@ -122,7 +121,8 @@ out:
 	free(f);
 	if (fd >= 0)
 		close(fd);
-	seccomp_release(ctx);
+	if (ctx)
+		seccomp_release(ctx);
 	if (rc < 0) {
 		failed = 1;
 		log_msg(LOG_WARN, "cannot compile the seccomp filter ahead; each jailed start compiles it");

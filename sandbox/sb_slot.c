@@ -103,11 +103,18 @@ void sb_slot_close(struct sb_slot *s)
 		sb_cg_destroy(s->cg);
 	s->cg = NULL;
 	if (s->dir[0]) {
-		char root[sizeof(s->dir) + 8];
+		char root[sizeof(s->dir) + 8], *slash;
 		snprintf(root, sizeof(root), "%s/.root", s->dir);
 		sb_clean_dir(s->dir);
 		rmdir(root);
 		rmdir(s->dir);
+		/* <run_dir>/<kind>s, made by sb_slot_open: gone with its last slot
+		 * (another slot's directory keeps it: ENOTEMPTY) */
+		if ((slash = strrchr(s->dir, '/'))) {
+			*slash = '\0';
+			rmdir(s->dir);
+			*slash = '/';
+		}
 	}
 }
 
