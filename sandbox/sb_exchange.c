@@ -104,6 +104,63 @@ void sb_answer_outcome(const struct sb_exchange *x, struct sb_result *res)
 	}
 }
 
+int sb_exchange_failure(const struct sb_exchange *x, const struct sb_cg_usage *u, unsigned deadline_ms,
+			struct sb_result *res)
+{
+	if (x->timed_out && !u->oom_events) {
+		res->outcome = SB_TIMEOUT;
+		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
+		res->outcome = SB_TOO_LARGE;
+		buf_addf(&res->error, "response larger than %zu bytes", x->max_response);
+	} else if (x->parsed != SB_HTTP_DONE && (u->oom_events || sb_text_has(&x->out, "out of memory"))) {
+		res->outcome = SB_OOM;
+		buf_addstr(&res->error, "memory limit exceeded");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int sb_conn_idle(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+int sb_send_all(int fd, const struct buf *b, uint64_t deadline)
+{
+	size_t off = 0;
+
+	while (off < b->len) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		uint64_t now = sb_now_ms();
+		ssize_t w;
+		int n;
+
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&pfd, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (pfd.revents & ~POLLOUT) {
+			errno = EPIPE;
+			return -1;
+		}
+		w = send(fd, b->data + off, b->len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (w > 0)
+			off += (size_t)w;
+	}
+	return 0;
+}
+
 void sb_exchange_release(struct sb_exchange *x)
 {
 	buf_release(&x->out);

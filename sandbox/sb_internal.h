@@ -100,9 +100,35 @@ void sb_exchange_release(struct sb_exchange *x);
  */
 void sb_answer_outcome(const struct sb_exchange *x, struct sb_result *res);
 
+/*
+ * The outcomes both modes tell alike, checked before their own: the
+ * deadline (unless the memory limit struck first), a response past the
+ * size bound, and, when no whole answer came, the memory limit.  1 when
+ * one applied (res->outcome and res->error set).
+ */
+int sb_exchange_failure(const struct sb_exchange *x, const struct sb_cg_usage *u, unsigned deadline_ms,
+			struct sb_result *res);
+
+/*
+ * A kept connection is still good when nothing is waiting on it: workerd
+ * closes one it will not serve again (say, after a GET whose body the
+ * worker did not read), and a request sent there would be lost.
+ */
+int sb_conn_idle(int fd);
+
+/* Write all of b to a non-blocking socket by deadline (sb_now_ms clock); -1 with errno. */
+int sb_send_all(int fd, const struct buf *b, uint64_t deadline);
+
 /* workerd's stderr -> the message a user should see (V8's words, not workerd's). */
 void sb_user_error_text(const struct buf *raw, struct buf *out);
 int sb_text_has(const struct buf *b, const char *needle);
+
+/* From /proc, for hosts without cgroups (sb_procfs.c); 0 when unreadable. */
+uint64_t sb_procfs_cpu_ms(pid_t pid);
+/* A "VmRSS:"-style line of /proc/PID/status, in bytes. */
+uint64_t sb_procfs_status_bytes(pid_t pid, const char *key);
+/* Reset VmHWM to the current RSS (clear_refs 5). */
+void sb_procfs_reset_hwm(pid_t pid);
 
 /* Write a file into dir (0644, replacing). */
 int sb_write_file(const char *dir, const char *name, const void *p, size_t n);

@@ -40,7 +40,7 @@ const char *sb_jail_program_path(const struct sb_jail *j)
 
 int sb_jail_clone_flags(const struct sb_jail *j)
 {
-	return j->enabled ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS : 0;
+	return j->enabled ? SB_JAIL_NAMESPACES : 0;
 }
 
 int sb_jail_parse_user(const char *spec, uid_t *uid, gid_t *gid, struct buf *err)

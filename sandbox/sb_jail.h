@@ -44,6 +44,9 @@ struct sb_jail {
 	size_t scratch_bytes;     /* size of the tmpfs at /tmp */
 };
 
+/* The namespaces a jailed child is cloned into. */
+#define SB_JAIL_NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+
 /* Namespaces to clone() the child into (0 when the jail is off). */
 int sb_jail_clone_flags(const struct sb_jail *j);
 

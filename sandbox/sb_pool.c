@@ -25,7 +25,7 @@
  *             any other request drops it (closes that connection) first.
  *             Making it burns the workerd's one thread: if that spins past
  *             a run's deadline in CPU, the workerd is replaced before the
- *             next request (prepared_spins).
+ *             next request (sb_prepare.c).
  *   recycle   after the caller replied (sb_slot_finish): SIGKILL, empty the
  *             cgroup, reap, start again, and wait until the new one listens
  *             so the caller takes no connection it would keep waiting.
@@ -45,68 +45,20 @@
  * same figures come from /proc: the workerd's CPU time delta and its VmHWM,
  * reset through clear_refs.
  */
-#include "sb_internal.h"
+#include "sb_pool.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "sb_bake.h"
 #include "sb_loader.h"
 #include "banned.h"
-
-/* Isolate keys whose code the running workerd has, remembered per workerd. */
-#define SB_POOL_SENT 16
-#define SB_POOL_KEY_MAX SB_BAKE_KEY_MAX
-
-struct sb_pool {
-	struct sb_proc proc;
-	int ready;              /* the control fd said it listens */
-	unsigned served;        /* requests answered by this workerd */
-	uint64_t base_mem;      /* memory after its first request; 0 = not yet */
-	unsigned starts;        /* workerds started in this slot */
-	struct buf ctl;         /* control messages so far (bounded) */
-	/* The loader marks its own answers with this secret (sb_loader.h). */
-	char token[33];
-	/* Keys the loader got the code of (a ring; a key that fell out is
-	 * simply sent with its code again). */
-	char sent[SB_POOL_SENT][SB_POOL_KEY_MAX];
-	unsigned uses[SB_POOL_SENT]; /* requests of that key through the loader */
-	unsigned nsent;
-	/* Codes served directly (sb_bake.h); live has bit i when the running
-	 * workerd serves entry i, whose socket is bsock[i]. */
-	struct sb_bake bake;
-	unsigned live;
-	char bsock[SB_BAKE_MAX][620];
-	/* Open connections to the running workerd, kept between requests
-	 * (workerd sets up each connection at some cost): [0] the loader,
-	 * [1 + i] baked entry i; -1 when none. */
-	int conn[1 + SB_BAKE_MAX];
-	/* Why the workerd is to be replaced once the caller has replied
-	 * (sb_slot_finish); NULL when it is not. */
-	const char *pending;
-	/* The encoding of the last code that loaded in a new isolate (empty:
-	 * none yet).  The prepared isolate is always of this code: a run of
-	 * any other drops it first. */
-	struct buf last_code;
-	/* The prepared isolate: the open loader request holding last_code
-	 * (-1: none); prep_due asks sb_slot_finish for one. */
-	int prep_fd;
-	int prep_due;
-	/* The slot's CPU time (ms, since the last run's reset) when it was
-	 * sent: one whose modules spin is noticed by the CPU it burns. */
-	uint64_t prep_cpu_ms;
-};
 
 /* Every baked socket is a listening descriptor of its own (sb_proc_spawn). */
 _Static_assert(1 + SB_BAKE_MAX <= SB_MAX_LISTEN, "too many baked workers for sb_proc_spawn");
@@ -122,67 +74,6 @@ static int bake_due(const struct sb_pool *p)
 
 /* How long sb_slot_finish waits for a new workerd to listen (see there). */
 #define SB_POOL_READY_WAIT_MS 5000
-
-/* ---- /proc figures, for hosts without cgroups ---- */
-
-static int proc_read(pid_t pid, const char *file, char *out, size_t n)
-{
-	char path[64];
-	ssize_t r;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = read(fd, out, n - 1);
-	close(fd);
-	if (r < 0)
-		return -1;
-	out[r] = '\0';
-	return 0;
-}
-
-static uint64_t proc_cpu_ms(pid_t pid)
-{
-	char st[1024], *p;
-	unsigned long long ut = 0, stime = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-
-	if (proc_read(pid, "stat", st, sizeof(st)) < 0 || !(p = strrchr(st, ')')))
-		return 0;
-	/* fields after the command: state is 3rd; utime, stime are 14th, 15th */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2 ||
-	    hz <= 0)
-		return 0;
-	return (uint64_t)(ut + stime) * 1000 / (uint64_t)hz;
-}
-
-static uint64_t proc_status_kb(pid_t pid, const char *key)
-{
-	char st[4096], *p;
-	unsigned long long kb = 0;
-
-	if (proc_read(pid, "status", st, sizeof(st)) < 0 || !(p = strstr(st, key)))
-		return 0;
-	if (sscanf(p + strlen(key), " %llu", &kb) != 1)
-		return 0;
-	return (uint64_t)kb * 1024;
-}
-
-static void proc_reset_hwm(pid_t pid)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "5", 1) != 1)
-			log_msg(LOG_DEBUG, "clear_refs: %s", strerror(errno));
-		close(fd);
-	}
-}
 
 /* ---- the warm workerd ---- */
 
@@ -238,15 +129,6 @@ out:
 	return r;
 }
 
-/* Drop the prepared isolate: the loader drops it when its request goes. */
-static void drop_prepared(struct sb_pool *p)
-{
-	if (p->prep_fd >= 0)
-		close(p->prep_fd);
-	p->prep_fd = -1;
-	p->prep_due = 0;
-}
-
 static void drop_conns(struct sb_pool *p)
 {
 	for (unsigned i = 0; i < 1 + SB_BAKE_MAX; i++) {
@@ -254,7 +136,7 @@ static void drop_conns(struct sb_pool *p)
 			close(p->conn[i]);
 		p->conn[i] = -1;
 	}
-	drop_prepared(p);
+	sb_prepared_drop(p);
 }
 
 static void stop(struct sb_slot *s)
@@ -386,88 +268,13 @@ void sb_pool_close(struct sb_slot *s)
 	s->pool = NULL;
 }
 
-/* The slot's CPU time in ms: since the last run's reset (cgroup) or the workerd's. */
-static uint64_t slot_cpu_ms(struct sb_slot *s)
+uint64_t sb_pool_cpu_ms(struct sb_slot *s)
 {
 	struct sb_cg_usage u = { 0, 0, 0 };
 
 	if (s->cg)
 		return sb_cg_usage(s->cg, &u) < 0 ? 0 : u.cpu_ns / 1000000;
-	return s->pool->proc.pid > 0 ? proc_cpu_ms(s->pool->proc.pid) : 0;
-}
-
-/*
- * Has the workerd, idle but for a prepared isolate, burnt more CPU since
- * it was sent than a run may take?  Then the code's module evaluation
- * spins (it may do so only sometimes: it loaded twice before), and the
- * workerd, whose one thread it holds, is replaced before the next request
- * rather than have that request wait for it and time out.  A request that
- * comes sooner still waits: for its own code that is its own timeout, for
- * another code it is one that the spinning code caused.
- */
-static int prepared_spins(struct sb_slot *s, unsigned deadline_ms)
-{
-	struct sb_pool *p = s->pool;
-	uint64_t cpu;
-
-	if (p->prep_fd < 0 || p->proc.pid <= 0)
-		return 0;
-	cpu = slot_cpu_ms(s);
-	return cpu > p->prep_cpu_ms && cpu - p->prep_cpu_ms >= deadline_ms;
-}
-
-/* How long sending a code to prepare may take (the loader reads it at once). */
-#define SB_POOL_PREPARE_SEND_MS 1000
-
-/*
- * Send p->last_code to the loader as a prepared isolate (sb_loader.js) and
- * leave the request open.  Not waiting for the isolate: the slot's next
- * request finds it ready or waits for the rest of its making, which it
- * would have had to do anyway.
- */
-static void prepare(struct sb_slot *s)
-{
-	struct sb_pool *p = s->pool;
-	struct buf rq = BUF_INIT;
-	uint64_t deadline = sb_now_ms() + SB_POOL_PREPARE_SEND_MS;
-	size_t off = 0;
-	int fd = -1;
-	const char *why = "cannot build or connect";
-
-	p->prep_due = 0;
-	if (sb_loader_prepare_request(&rq, &p->last_code) < 0 || (fd = sb_connect_socket(s->sock)) < 0)
-		goto fail;
-	while (off < rq.len) {
-		struct pollfd pfd = { fd, POLLOUT, 0 };
-		uint64_t now = sb_now_ms();
-		ssize_t w;
-		int n;
-
-		why = "workerd did not take the code in time";
-		if (now >= deadline)
-			goto fail;
-		n = poll(&pfd, 1, (int)(deadline - now));
-		if (n < 0 && errno == EINTR)
-			continue;
-		why = "the connection failed";
-		if (n < 0 || (pfd.revents & ~POLLOUT))
-			goto fail;
-		w = send(fd, rq.data + off, rq.len - off, MSG_NOSIGNAL);
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			goto fail;
-		if (w > 0)
-			off += (size_t)w;
-	}
-	p->prep_fd = fd;
-	p->prep_cpu_ms = slot_cpu_ms(s);
-	buf_release(&rq);
-	return;
-fail:
-	log_msg(LOG_DEBUG, "slot %u: cannot prepare an isolate: %s", s->index, why);
-	if (fd >= 0)
-		close(fd);
-	buf_release(&rq);
-	drop_prepared(p);
+	return s->pool->proc.pid > 0 ? sb_procfs_cpu_ms(s->pool->proc.pid) : 0;
 }
 
 void sb_pool_finish(struct sb_slot *s)
@@ -483,7 +290,7 @@ void sb_pool_finish(struct sb_slot *s)
 	if (p->proc.pid > 0 && !p->ready)
 		wait_ready(s, sb_now_ms() + SB_POOL_READY_WAIT_MS);
 	if (p->prep_due && p->ready && p->prep_fd < 0)
-		prepare(s);
+		sb_prepared_make(s);
 	p->prep_due = 0;
 }
 
@@ -595,8 +402,8 @@ static void read_usage(struct sb_slot *s, uint64_t cpu0, struct sb_cg_usage *u, 
 		res->cpu_ms = u->cpu_ns / 1000000;
 		res->peak_bytes = u->peak_bytes;
 	} else if (s->pool->proc.pid > 0) {
-		res->cpu_ms = proc_cpu_ms(s->pool->proc.pid) - cpu0;
-		res->peak_bytes = proc_status_kb(s->pool->proc.pid, "VmHWM:");
+		res->cpu_ms = sb_procfs_cpu_ms(s->pool->proc.pid) - cpu0;
+		res->peak_bytes = sb_procfs_status_bytes(s->pool->proc.pid, "VmHWM:");
 	}
 }
 
@@ -617,26 +424,12 @@ static void after_answer(struct sb_slot *s, struct sb_result *res)
 	}
 	if (!s->cfg.pool_recycle_memory)
 		return;
-	if (s->cg ? sb_cg_memory_current(s->cg, &mem) < 0 : !(mem = proc_status_kb(p->proc.pid, "VmRSS:")))
+	if (s->cg ? sb_cg_memory_current(s->cg, &mem) < 0 : !(mem = sb_procfs_status_bytes(p->proc.pid, "VmRSS:")))
 		return;
 	if (!p->base_mem)
 		p->base_mem = mem;
 	else if (mem > p->base_mem + s->cfg.pool_recycle_memory)
 		recycle(s, "memory growth", res);
-}
-
-/*
- * A kept connection is still good when nothing is waiting on it: workerd
- * closes one it will not serve again (say, after a GET whose body the
- * worker did not read), and a request sent there would be lost.  Not
- * retried after sending instead: an end of file then may also mean the
- * workerd died running the request (killed for memory, say).
- */
-static int conn_idle(int fd)
-{
-	struct pollfd pfd = { fd, POLLIN | POLLRDHUP, 0 };
-
-	return poll(&pfd, 1, 0) == 0;
 }
 
 /* Where a request goes (see exchange). */
@@ -675,8 +468,8 @@ static int exchange(struct sb_slot *s, const struct code *c, const struct buf *e
 	if (s->cg ? sb_cg_reset(s->cg) < 0 : 0)
 		goto out;
 	if (!s->cg) {
-		proc_reset_hwm(p->proc.pid);
-		cpu0 = proc_cpu_ms(p->proc.pid);
+		sb_procfs_reset_hwm(p->proc.pid);
+		cpu0 = sb_procfs_cpu_ms(p->proc.pid);
 	}
 	/* The prepared isolate's request (a POST, answered like the loader's
 	 * with code, even for a HEAD), or a kept connection that workerd has
@@ -687,7 +480,7 @@ static int exchange(struct sb_slot *s, const struct code *c, const struct buf *e
 	} else {
 		x->cfd = p->conn[baked + 1];
 		p->conn[baked + 1] = -1;
-		if (x->cfd >= 0 && !conn_idle(x->cfd)) {
+		if (x->cfd >= 0 && !sb_conn_idle(x->cfd)) {
 			close(x->cfd);
 			x->cfd = -1;
 		}
@@ -706,9 +499,8 @@ static int exchange(struct sb_slot *s, const struct code *c, const struct buf *e
 		log_msg(LOG_DEBUG, "slot %u workerd output: %s", s->index, buf_cstr(&x->out));
 
 	r = ANSWER_RECYCLE;
-	if (x->timed_out && !usage.oom_events) {
-		res->outcome = SB_TIMEOUT;
-		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
+	if (sb_exchange_failure(x, &usage, deadline_ms, res)) {
+		/* recycled: never reuse a workerd that ran past a bound */
 	} else if (x->parsed == SB_HTTP_DONE && !x->exited && baked >= 0) {
 		/* As in process mode; the loader's header is not the worker's either. */
 		strip_outcome(res);
@@ -716,12 +508,6 @@ static int exchange(struct sb_slot *s, const struct code *c, const struct buf *e
 		r = ANSWER_KEEP;
 	} else if (x->parsed == SB_HTTP_DONE && !x->exited) {
 		r = (int)classify_answer(s, res);
-	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
-		res->outcome = SB_TOO_LARGE;
-		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
-	} else if (usage.oom_events || sb_text_has(&x->out, "out of memory")) {
-		res->outcome = SB_OOM;
-		buf_addstr(&res->error, "memory limit exceeded");
 	} else {
 		res->outcome = SB_CRASHED;
 		buf_addstr(&res->error, x->exited ? "workerd died while running the code"
@@ -755,63 +541,6 @@ static void consider_baking(struct sb_slot *s, const struct code *c, const char 
 	log_msg(LOG_DEBUG, "slot %u: baking code %s into the next workerd", s->index, key);
 }
 
-static int same_code(const struct buf *a, const struct buf *b)
-{
-	return a->len && a->len == b->len && !memcmp(a->data, b->data, a->len);
-}
-
-/*
- * A request target of visible ASCII only.  The loader builds a prepared
- * isolate's URL itself; anything else (raw bytes nginx passed on, say) goes
- * the way with code, where workerd's own parser judges it ("invalid URI").
- */
-static int plain_target(const char *path)
-{
-	for (; *path; path++)
-		if ((unsigned char)*path <= 0x20 || (unsigned char)*path >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/*
- * A request for a new isolate: SB_TO_PREPARED when the prepared isolate is
- * its code's (the encoding compared in full) and its request is still
- * open and the request one it can take (plain_target), else SB_TO_LOADER,
- * dropping any prepared isolate.  enc is c encoded (empty when it could not
- * be: no preparing then).
- */
-static int use_prepared(struct sb_pool *p, const struct buf *enc, const struct sb_request *req)
-{
-	if (p->prep_fd < 0)
-		return SB_TO_LOADER;
-	if (same_code(enc, &p->last_code) && plain_target(req->path) && conn_idle(p->prep_fd))
-		return SB_TO_PREPARED;
-	drop_prepared(p);
-	return SB_TO_LOADER;
-}
-
-/*
- * After a request for a new isolate whose code loaded: a second one of the
- * same code in a row asks sb_slot_finish to prepare the next (one code
- * keeps coming; a mix of codes would mostly waste the work).
- */
-static void prepare_or_not(struct sb_slot *s, struct buf *enc, const struct sb_result *res)
-{
-	struct sb_pool *p = s->pool;
-	struct buf old;
-
-	if (!enc->len || (res->outcome != SB_OK && res->outcome != SB_EXCEPTION))
-		return;
-	if (same_code(enc, &p->last_code)) {
-		p->prep_due = s->cfg.pool_prepare && !p->pending;
-		return;
-	}
-	/* Another code: it becomes the last one (the caller frees the old). */
-	old = p->last_code;
-	p->last_code = *enc;
-	*enc = old;
-}
-
 int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key,
 		const struct sb_request *req, unsigned deadline_ms, struct sb_result *res)
 {
@@ -825,7 +554,7 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	res->outcome = SB_INTERNAL;
 	recycle_now(s); /* the caller did not call sb_slot_finish */
 	p->prep_due = 0;
-	if (prepared_spins(s, deadline_ms)) {
+	if (sb_prepared_spins(s, deadline_ms)) {
 		log_msg(LOG_WARN, "slot %u: the code prepared for the next request spun past %u ms of CPU "
 			"while the slot waited (its modules loop); replacing workerd %d", s->index, deadline_ms,
 			(int)p->proc.pid);
@@ -872,9 +601,9 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 		/* Encoded once: to know the code, and for the request with it. */
 		if (code_encode(c, &enc) < 0)
 			buf_reset(&enc);
-		to = use_prepared(p, &enc, req);
+		to = sb_prepared_take(p, &enc, req) ? SB_TO_PREPARED : SB_TO_LOADER;
 	} else {
-		drop_prepared(p); /* a kept isolate's run: it would share the workerd's time */
+		sb_prepared_drop(p); /* a kept isolate's run: it would share the workerd's time */
 	}
 	res->isolate = to == SB_TO_PREPARED ? "prepared" : baked >= 0 ? "baked" : isolate_key ? "kept" : "new";
 	answer = exchange(s, c, enc.len ? &enc : NULL, isolate_key, to, req, deadline_ms, &x, res);
@@ -893,7 +622,7 @@ int sb_pool_run(struct sb_slot *s, const struct code *c, const char *isolate_key
 	if (answer == ANSWER_KEEP && isolate_key && baked < 0)
 		consider_baking(s, c, isolate_key, res);
 	if (answer == ANSWER_KEEP && !isolate_key)
-		prepare_or_not(s, &enc, res);
+		sb_prepared_note(s, &enc, res);
 	if (answer == ANSWER_RECYCLE)
 		recycle(s, sb_outcome_name(res->outcome), res);
 	else if (answer == ANSWER_KEEP)

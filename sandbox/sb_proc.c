@@ -292,9 +292,8 @@ int sb_proc_spawn(const struct sb_slot *s, char *const args[], const int *lfds, 
 	if (s->cfg.jail && s->cfg.seccomp)
 		sb_seccomp_prepare();
 	/* clone() like fork(), into the jail's new namespaces when it is on. */
-	pid = (pid_t)syscall(SYS_clone, (s->cfg.jail ? CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
-						       CLONE_NEWIPC | CLONE_NEWUTS : 0) | SIGCHLD,
-			     NULL, NULL, NULL, NULL);
+	pid = (pid_t)syscall(SYS_clone, (s->cfg.jail ? SB_JAIL_NAMESPACES : 0) | SIGCHLD, NULL, NULL, NULL,
+			     NULL);
 	if (pid < 0) {
 		log_errno("clone");
 		goto fail;

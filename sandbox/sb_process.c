@@ -47,17 +47,10 @@ out:
 static void classify(struct sb_slot *s, const struct sb_exchange *x, const struct sb_cg_usage *usage,
 		     int status, unsigned deadline_ms, struct sb_result *res)
 {
-	if (x->timed_out && !usage->oom_events) {
-		res->outcome = SB_TIMEOUT;
-		buf_addf(&res->error, "execution exceeded its deadline of %u ms", deadline_ms);
-	} else if (x->parsed == SB_HTTP_DONE) {
+	if (sb_exchange_failure(x, usage, deadline_ms, res))
+		return;
+	if (x->parsed == SB_HTTP_DONE) {
 		sb_answer_outcome(x, res);
-	} else if (x->parsed == SB_HTTP_TOO_LARGE) {
-		res->outcome = SB_TOO_LARGE;
-		buf_addf(&res->error, "response larger than %zu bytes", s->cfg.max_response);
-	} else if (usage->oom_events || sb_text_has(&x->out, "out of memory")) {
-		res->outcome = SB_OOM;
-		buf_addstr(&res->error, "memory limit exceeded");
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 		log_err("slot %u: workerd did not start: %s", s->index, buf_cstr(&x->out));
 		res->outcome = SB_INTERNAL;
