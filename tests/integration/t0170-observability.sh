@@ -10,6 +10,9 @@ wall=$(header x-oyster-usage-wall-ms); cpu=$(header x-oyster-usage-cpu-ms); mem=
 check "wall ms is a positive number ($wall)" test "${wall:-0}" -gt 0
 check "cpu ms is a number ($cpu)" grep -Eq '^[0-9]+$' <<<"$cpu"
 check "peak memory above 1 MiB ($mem)" test "${mem:-0}" -gt 1048576
+st=$(header server-timing)
+check "Server-Timing gives the sandbox time to the microsecond ($st)" grep -Eq '^sandbox;dur=[0-9]+\.[0-9]{3}$' <<<"$st"
+check "and it agrees with the wall ms header ($st, $wall)" test "$(sed 's/^sandbox;dur=\([0-9]*\)\..*/\1/' <<<"$st")" = "$wall"
 run "$burn" null
 cpu=$(header x-oyster-usage-cpu-ms); wall=$(header x-oyster-usage-wall-ms)
 check "a 200 ms busy loop is counted as CPU time ($cpu ms; more than 50 even on a loaded host)" test "${cpu:-0}" -ge 50
