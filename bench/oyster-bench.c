@@ -22,6 +22,11 @@
  *       OYSTER_BENCH_SLOTS slots taken in turn, like the stack's handlers),
  *       one request after another, no HTTP in front.  Subtracting it from
  *       the stack's latency gives the overhead of nginx + FastCGI + handler.
+ *   oyster-bench http PORT PATH BODY SECONDS
+ *       Through the stack at 127.0.0.1:PORT: POST BODY to PATH, one request
+ *       after another on a kept connection; also prints a line
+ *       "BENCH-OVERHEAD {...}" with the p50/p99 of each request's latency
+ *       less its own sandbox time (the Server-Timing header).
  *
  * Each prints one JSON line: requests, errors, seconds, rps, p50_ms,
  * p99_ms, self_cpu_ms (this process), child_cpu_ms (reaped children) and
@@ -30,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
@@ -454,6 +460,119 @@ out:
 	return rc;
 }
 
+/* ---- http: through the stack on one connection, with per-request overhead ---- */
+
+static int http_connect(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return log_errno("socket");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		log_errno("connect 127.0.0.1:%u", port);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * One request on fd, the answer parsed into http; its latency in µs, or -1
+ * (the connection is then of no further use).
+ */
+static int64_t http_once(int fd, const struct buf *req, struct buf *resp, struct sb_http_response *http)
+{
+	uint64_t t0 = now_us();
+	size_t off = 0;
+	enum sb_http_parse st = SB_HTTP_INCOMPLETE;
+
+	while (off < req->len) {
+		ssize_t w = write(fd, req->data + off, req->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	buf_reset(resp);
+	while (st == SB_HTTP_INCOMPLETE) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0)
+			buf_add(resp, chunk, (size_t)n);
+		sb_http_response_release(http);
+		st = sb_http_parse_response(buf_cstr(resp), resp->len, n <= 0, 64 << 20, http);
+		if (n <= 0 && st == SB_HTTP_INCOMPLETE)
+			return -1;
+	}
+	return st == SB_HTTP_DONE ? (int64_t)(now_us() - t0) : -1;
+}
+
+/*
+ * POST BODY to 127.0.0.1:PORT PATH one request after another on a kept
+ * connection, for SECONDS.  Each answer's Server-Timing "sandbox;dur=" (the
+ * handler's sandbox call, fa_api_serverless.c) is taken off that same
+ * request's latency: what nginx, FastCGI and the handler added to it.
+ */
+static int cmd_http(unsigned port, const char *path, const char *body, double seconds)
+{
+	struct buf in = BUF_INIT, req = BUF_INIT, resp = BUF_INIT;
+	struct sb_http_response http;
+	struct stats st = { 0 }, ov = { 0 };
+	uint64_t t0, until;
+	int fd = -1;
+
+	sb_http_response_init(&http);
+	if (read_file(body, &in) < 0)
+		return -1;
+	buf_addf(&req, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\n\r\n", path, in.len);
+	buf_add(&req, in.data, in.len);
+	t0 = now_us();
+	until = t0 + (uint64_t)(seconds * 1e6);
+	while (now_us() < until) {
+		const char *timing;
+		double dur_ms;
+		int64_t lat;
+
+		if (fd < 0 && (fd = http_connect(port)) < 0)
+			break;
+		lat = http_once(fd, &req, &resp, &http);
+		timing = lat >= 0 ? sb_http_header(&http, "server-timing") : NULL;
+		if (lat < 0 || http.status != 200 || !timing || sscanf(timing, "sandbox;dur=%lf", &dur_ms) != 1) {
+			st.errors++;
+		} else {
+			uint64_t sb_us = (uint64_t)(dur_ms * 1000.0 + 0.5);
+
+			add_lat(&st, (uint64_t)lat);
+			add_lat(&ov, (uint64_t)lat > sb_us ? (uint64_t)lat - sb_us : 0);
+		}
+		if (lat < 0 || !sb_http_response_reusable(buf_cstr(&resp), resp.len, &http)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	qsort(ov.lat, ov.n, sizeof(*ov.lat), cmp_u64);
+	printf("BENCH-OVERHEAD {\"overhead_p50_ms\":%.3f,\"overhead_p99_ms\":%.3f}\n", pct(&ov, 0.50),
+	       pct(&ov, 0.99));
+	report(&st, (double)(now_us() - t0) / 1e6);
+	sb_http_response_release(&http);
+	free(st.lat);
+	free(ov.lat);
+	buf_release(&in);
+	buf_release(&req);
+	buf_release(&resp);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	log_set_level(LOG_WARN);
@@ -466,11 +585,14 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "warm"))
 		return cmd_warm(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10),
 				(unsigned)strtoul(argv[5], NULL, 10)) < 0;
+	if (argc == 6 && !strcmp(argv[1], "http"))
+		return cmd_http((unsigned)strtoul(argv[2], NULL, 10), argv[3], argv[4], strtod(argv[5], NULL)) < 0;
 	if (argc == 7 && !strcmp(argv[1], "sandbox"))
 		return cmd_sandbox(argv[2], argv[3], argv[4], argv[5], strtod(argv[6], NULL));
 	fprintf(stderr, "usage: oyster-bench prepare CODE DIR\n"
 			"       oyster-bench spawn WORKERD DIR BODY CONCURRENCY SECONDS\n"
 			"       oyster-bench warm WORKERD DIR PORT N\n"
-			"       oyster-bench sandbox WORKERD pool|process|reuse CODE BODY SECONDS\n");
+			"       oyster-bench sandbox WORKERD pool|process|reuse CODE BODY SECONDS\n"
+			"       oyster-bench http PORT PATH BODY SECONDS\n");
 	return 2;
 }

@@ -13,6 +13,8 @@
 #   f  the sandbox call itself (sb_run on SLOTS pool slots taken in turn, as
 #      the stack's handlers take connections, no HTTP): d minus f is what
 #      nginx + FastCGI + the handler add
+# and for d and e, per request: each request's latency less its own sandbox
+# time (the Server-Timing header), one connection (oyster-bench http)
 #
 # Workloads: the prime-factor example, a 1 MB JSON echo, about 50 ms of CPU,
 # and the WASM example.  Figures: p50/p99 latency and requests/s (wrk or
@@ -174,6 +176,14 @@ stack_variant() { # variant mode isolate(new|reuse)
     local r1 rs pk=0 p
     r1=$(measure wrk_run "$url" "$body" 1 /api/serverless)
     rs=$(measure wrk_run "$url" "$body" "$SAT" /api/serverless)
+    if [ "$mode" = pool ]; then
+      # Each request's latency less its own sandbox time (Server-Timing),
+      # one connection: what nginx, FastCGI and the handler add to it.
+      echo "[$w] $v: per-request overhead (oyster-bench http)"
+      ov=$("$TOOL" http "${url##*:}" /api/serverless "$body" "$SECS" | sed -n 's/^BENCH-OVERHEAD //p')
+      [ -n "$ov" ] && r1=$(jq -c --argjson o "$ov" '. + $o' <<<"$r1")
+      jq -r '"  per request: overhead p50 \(.overhead_p50_ms // "?") ms  p99 \(.overhead_p99_ms // "?") ms"' <<<"$r1"
+    fi
     if [ "$mode" = pool ]; then
       # shellcheck disable=SC2046
       pk=$(peak_rss $(stack_workerd_pids "$node"))
