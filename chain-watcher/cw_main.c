@@ -125,6 +125,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 		eth_key_private_free(key);
 		return 1;
 	}
+	db_set_code_store_max(&db, c->code_store_bytes);
 	eth_rpc_opts_init(&o);
 	o.url = c->rpc_url;
 	o.timeout_ms = c->rpc_timeout_ms;

@@ -87,7 +87,7 @@ static struct code_cache_entry *find(struct code_cache *cc, const unsigned char 
 	return e;
 }
 
-const struct code_cache_entry *code_cache_get(struct code_cache *cc, enum code_cache_kind kind,
+struct code_cache_entry *code_cache_get(struct code_cache *cc, enum code_cache_kind kind,
 					      const unsigned char key[32])
 {
 	unsigned char k[33];
@@ -114,7 +114,7 @@ static size_t code_bytes(const struct code *c)
 	return n;
 }
 
-const struct code_cache_entry *code_cache_put(struct code_cache *cc, enum code_cache_kind kind,
+struct code_cache_entry *code_cache_put(struct code_cache *cc, enum code_cache_kind kind,
 					      const unsigned char key[32], struct code *c,
 					      const char *id_hex, int reuse)
 {

@@ -30,6 +30,7 @@ struct code_cache_entry {
 	char id_hex[67];
 	int reuse;
 	size_t bytes;
+	int64_t touched;            /* the caller's: when it last noted a use (unix s) */
 	struct code_cache_entry *newer, *older, *hnext;
 };
 
@@ -47,7 +48,7 @@ void code_cache_init(struct code_cache *cc, size_t max_bytes);
 void code_cache_release(struct code_cache *cc);
 
 /* The entry (now the most recently used), or NULL. */
-const struct code_cache_entry *code_cache_get(struct code_cache *cc, enum code_cache_kind kind,
+struct code_cache_entry *code_cache_get(struct code_cache *cc, enum code_cache_kind kind,
 					      const unsigned char key[32]);
 
 /*
@@ -56,7 +57,7 @@ const struct code_cache_entry *code_cache_get(struct code_cache *cc, enum code_c
  * entry is returned; NULL when it is not kept (too large for the budget, an
  * existing key, or no memory), with *c untouched.
  */
-const struct code_cache_entry *code_cache_put(struct code_cache *cc, enum code_cache_kind kind,
+struct code_cache_entry *code_cache_put(struct code_cache *cc, enum code_cache_kind kind,
 					      const unsigned char key[32], struct code *c,
 					      const char *id_hex, int reuse);
 

@@ -45,6 +45,8 @@ const struct conf_key conf_keys[] = {
 	  "Pool mode: opt-in = code uploaded with ?isolate=reuse keeps one isolate per slot across its requests (globals survive: weaker isolation; a slot serves up to 4 such codes it runs often as workers baked into its workerd's config); all = every code does; off = never" },
 	{ "code_cache_bytes", CONF_SIZE, OFF(code_cache_bytes), 0, 4 * GiB, "16M", NULL,
 	  "Decoded code each handler keeps in memory (LRU) on top of the database; 0 = off" },
+	{ "code_store_bytes", CONF_SIZE, OFF(code_store_bytes), 0, 1024 * GiB, "1G", NULL,
+	  "Code kept in the database (uploads and code fetched from transactions); beyond it the least recently used code is evicted (an evicted upload answers CODE_NOT_FOUND until uploaded again; code from a transaction is fetched again). 0 = no bound; a smaller value than 4 x max_code_bytes is raised to that" },
 	{ "log_level", CONF_ENUM, OFF(log_level), 0, 0, "info", "debug|info|warn|error",
 	  "Lowest level written to the log" },
 	{ "http_listen", CONF_STRING, OFF(http_listen), 0, 0, "127.0.0.1:8080", NULL,
@@ -371,6 +373,9 @@ void conf_finish(struct conf *c)
 		c->max_connections_per_client = c->max_connections > 1 ? c->max_connections / 2 : 1;
 	if (c->max_connections_per_client > c->max_connections)
 		c->max_connections_per_client = c->max_connections;
+	/* Room for the largest code and then some: eviction never empties it. */
+	if (c->code_store_bytes && c->code_store_bytes < 4 * c->max_code_bytes)
+		c->code_store_bytes = 4 * c->max_code_bytes;
 }
 
 int conf_load(struct conf *c, const char *path)

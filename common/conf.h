@@ -74,6 +74,7 @@ struct conf {
 	int64_t pool_recycle_memory;
 	int64_t pool_prepare; /* bool */
 	int64_t code_cache_bytes;
+	int64_t code_store_bytes;
 	int64_t health_error_window_s;
 	int64_t health_max_error_percent;
 	int64_t health_min_requests;

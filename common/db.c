@@ -101,6 +101,19 @@ static const char *const migrations[] = {
 	" job_capacity INTEGER,"
 	" PRIMARY KEY (block_number, log_index)"
 	");",
+	/* 4: a bounded code store: a running total (kept by triggers, so every
+	 * writer keeps it right) and the order to evict in */
+	"CREATE TABLE code_store ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" bytes INTEGER NOT NULL"
+	");"
+	"INSERT INTO code_store(id, bytes) SELECT 1, coalesce(sum(size), 0) FROM code;"
+	"CREATE INDEX code_lru ON code(last_used);"
+	"CREATE INDEX tx_code_code ON tx_code(code_id);"
+	"CREATE TRIGGER code_store_add AFTER INSERT ON code"
+	" BEGIN UPDATE code_store SET bytes = bytes + NEW.size WHERE id = 1; END;"
+	"CREATE TRIGGER code_store_sub AFTER DELETE ON code"
+	" BEGIN UPDATE code_store SET bytes = bytes - OLD.size WHERE id = 1; END;",
 };
 #define DB_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -183,6 +196,7 @@ static int set_wal(struct db *db)
 int db_open(struct db *db, const char *path)
 {
 	db->h = NULL;
+	db->code_store_max = 0;
 	if (sqlite3_open_v2(path, &db->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -209,7 +223,7 @@ void db_close(struct db *db)
 	db->h = NULL;
 }
 
-int db_code_put(struct db *db, const unsigned char id[32], const void *body, size_t len)
+static int code_insert(struct db *db, const unsigned char id[32], const void *body, size_t len)
 {
 	sqlite3_stmt *st;
 	int rc, r = -1;
@@ -233,12 +247,143 @@ int db_code_put(struct db *db, const unsigned char id[32], const void *body, siz
 	return r;
 }
 
+static int64_t one_int(struct db *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		v = sqlite3_column_int64(st, 0);
+		break;
+	case SQLITE_DONE:
+		v = dflt;
+		break;
+	default:
+		log_err("sqlite: %s: %s", sql, sqlite3_errmsg(db->h));
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+int64_t db_code_store_bytes(struct db *db)
+{
+	return one_int(db, "SELECT bytes FROM code_store WHERE id = 1", 0);
+}
+
+/*
+ * Inside the caller's write transaction: evict the least recently used
+ * code (never keep_id, the code just stored) until the store is within
+ * db->code_store_max.  Its tx_code links go with it: code from a
+ * transaction is fetched again when next asked for.
+ */
+static int code_trim(struct db *db, const unsigned char keep_id[32])
+{
+	sqlite3_stmt *pick = NULL, *unlink_tx = NULL, *del = NULL;
+	int64_t bytes;
+	int r = -1;
+
+	if (db->code_store_max <= 0)
+		return 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT id, size FROM code WHERE id != ?1 ORDER BY last_used LIMIT 1", -1,
+			       &pick, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->h, "DELETE FROM tx_code WHERE code_id = ?1", -1, &unlink_tx, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->h, "DELETE FROM code WHERE id = ?1", -1, &del, NULL) != SQLITE_OK) {
+		log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+		goto out;
+	}
+	sqlite3_bind_blob(pick, 1, keep_id, 32, SQLITE_STATIC);
+	while ((bytes = db_code_store_bytes(db)) > db->code_store_max) {
+		unsigned char id[32];
+		int64_t size;
+
+		if (sqlite3_step(pick) != SQLITE_ROW || sqlite3_column_bytes(pick, 0) != 32)
+			break; /* only keep_id left: it fits alone (conf checks) */
+		memcpy(id, sqlite3_column_blob(pick, 0), 32);
+		size = sqlite3_column_int64(pick, 1);
+		sqlite3_reset(pick);
+		sqlite3_bind_blob(unlink_tx, 1, id, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(del, 1, id, 32, SQLITE_TRANSIENT);
+		if (sqlite3_step(unlink_tx) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE) {
+			log_err("sqlite evict code: %s", sqlite3_errmsg(db->h));
+			goto out;
+		}
+		sqlite3_reset(unlink_tx);
+		sqlite3_reset(del);
+		log_msg(LOG_INFO, "code store above %lld bytes: evicted the least recently used code "
+			"(%lld bytes)", (long long)db->code_store_max, (long long)size);
+	}
+	r = bytes < 0 ? -1 : 0;
+out:
+	sqlite3_finalize(pick);
+	sqlite3_finalize(unlink_tx);
+	sqlite3_finalize(del);
+	return r;
+}
+
+static int end_tx(struct db *db, int ok)
+{
+	if (sqlite3_exec(db->h, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("sqlite %s: %s", ok ? "commit" : "rollback", sqlite3_errmsg(db->h));
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void db_set_code_store_max(struct db *db, int64_t bytes)
+{
+	db->code_store_max = bytes;
+}
+
+int db_code_put(struct db *db, const unsigned char id[32], const void *body, size_t len)
+{
+	int r;
+
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return log_err("sqlite begin: %s", sqlite3_errmsg(db->h));
+	r = code_insert(db, id, body, len);
+	if (r == 1 && code_trim(db, id) < 0)
+		r = -1;
+	if (r == 0 && db_code_touch(db, id, -1) < 0) /* uploaded again: in use */
+		r = -1;
+	if (end_tx(db, r >= 0) < 0)
+		r = -1;
+	return r;
+}
+
+/*
+ * Note a use of code id for the eviction order: written at most once per
+ * DB_CODE_TOUCH_S per code, so a hot code costs no write per request.
+ */
+int db_code_touch(struct db *db, const unsigned char id[32], int64_t last_used)
+{
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+	int r = 0;
+
+	if (last_used >= 0 && now - last_used < DB_CODE_TOUCH_S)
+		return 0;
+	if (sqlite3_prepare_v2(db->h, "UPDATE code SET last_used = ?2 WHERE id = ?1 AND last_used < ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = log_err("sqlite touch code: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return r;
+}
+
 int db_code_get(struct db *db, const unsigned char id[32], struct buf *out)
 {
 	sqlite3_stmt *st;
 	int rc, r = -1;
+	int64_t last_used = -1;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT body FROM code WHERE id = ?1", -1, &st,
+	if (sqlite3_prepare_v2(db->h, "SELECT body, last_used FROM code WHERE id = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
 	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
@@ -247,12 +392,15 @@ int db_code_get(struct db *db, const unsigned char id[32], struct buf *out)
 		const void *p = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
 		r = (n >= 0 && buf_add(out, p ? p : "", (size_t)n) == 0) ? 1 : -1;
+		last_used = sqlite3_column_int64(st, 1);
 	} else if (rc == SQLITE_DONE) {
 		r = 0;
 	} else {
 		log_err("sqlite select code: %s", sqlite3_errmsg(db->h));
 	}
 	sqlite3_finalize(st);
+	if (r == 1)
+		db_code_touch(db, id, last_used); /* a failure only costs eviction order */
 	return r;
 }
 
@@ -329,7 +477,7 @@ int db_tx_code_put(struct db *db, const unsigned char tx_hash[32], const unsigne
 
 	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return log_err("sqlite begin: %s", sqlite3_errmsg(db->h));
-	if (db_code_put(db, code_id, body, len) < 0)
+	if (code_insert(db, code_id, body, len) < 0)
 		goto out;
 	if (sqlite3_prepare_v2(db->h,
 			       "INSERT INTO tx_code(tx_hash, code_id, created) VALUES (?1, ?2, ?3)"
@@ -346,9 +494,11 @@ int db_tx_code_put(struct db *db, const unsigned char tx_hash[32], const unsigne
 	else
 		log_err("sqlite insert tx_code: %s", sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
+	if (r == 0)
+		r = code_trim(db, code_id);
 out:
-	if (sqlite3_exec(db->h, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && r == 0)
-		r = log_err("sqlite commit: %s", sqlite3_errmsg(db->h));
+	if (end_tx(db, r == 0) < 0)
+		r = -1;
 	return r;
 }
 
@@ -357,9 +507,10 @@ int db_tx_code_get(struct db *db, const unsigned char tx_hash[32], unsigned char
 {
 	sqlite3_stmt *st;
 	int rc, r = -1;
+	int64_t last_used = -1;
 
 	if (sqlite3_prepare_v2(db->h,
-			       "SELECT c.id, c.body FROM tx_code t JOIN code c ON c.id = t.code_id"
+			       "SELECT c.id, c.body, c.last_used FROM tx_code t JOIN code c ON c.id = t.code_id"
 			       " WHERE t.tx_hash = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
@@ -370,11 +521,14 @@ int db_tx_code_get(struct db *db, const unsigned char tx_hash[32], unsigned char
 		int n = sqlite3_column_bytes(st, 1);
 		memcpy(code_id, sqlite3_column_blob(st, 0), 32);
 		r = (n >= 0 && buf_add(body, p ? p : "", (size_t)n) == 0) ? 1 : -1;
+		last_used = sqlite3_column_int64(st, 2);
 	} else if (rc == SQLITE_DONE) {
 		r = 0;
 	} else {
 		log_err("sqlite get tx_code: %s", sqlite3_errmsg(db->h));
 	}
 	sqlite3_finalize(st);
+	if (r == 1)
+		db_code_touch(db, code_id, last_used);
 	return r;
 }

@@ -18,6 +18,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "code.h"
 #include "code_cache.h"
@@ -224,11 +225,27 @@ static struct code_cache *handler_cache(const struct conf *conf)
 	return &cache;
 }
 
+/*
+ * A cached code was used: note it in the database now and then (the code
+ * store evicts the least recently used, and a hot code never reads it).
+ */
+static void touch_cached(struct fa_ctx *c, struct code_cache_entry *e)
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned char id[32];
+
+	if (e->touched && now - e->touched < DB_CODE_TOUCH_S)
+		return;
+	e->touched = now;
+	if (eth_hex_decode(e->id_hex, strlen(e->id_hex), id, 32, NULL) == 0)
+		db_code_touch(c->db, id, -1);
+}
+
 const struct code *fa_code_by_id(struct fa_ctx *c, const char *id_text, struct code *scratch,
 				 int *reuse)
 {
 	struct code_cache *cache = handler_cache(c->conf);
-	const struct code_cache_entry *e;
+	struct code_cache_entry *e;
 	unsigned char id[32];
 
 	if (fa_parse_code_id(id_text, id) < 0) {
@@ -241,8 +258,11 @@ const struct code *fa_code_by_id(struct fa_ctx *c, const char *id_text, struct c
 			return NULL;
 		set_code_id(c, id);
 		e = code_cache_put(cache, CODE_CACHE_ID, id, scratch, c->code_id, *reuse);
+		if (e)
+			e->touched = (int64_t)time(NULL); /* the load noted it */
 		return e ? &e->code : scratch;
 	}
+	touch_cached(c, e);
 	snprintf(c->code_id, sizeof(c->code_id), "%s", e->id_hex);
 	*reuse = e->reuse;
 	return &e->code;
@@ -251,7 +271,7 @@ const struct code *fa_code_by_id(struct fa_ctx *c, const char *id_text, struct c
 const struct code *fa_code_by_tx(struct fa_ctx *c, const char *tx_hash_text, struct code *scratch)
 {
 	struct code_cache *cache = handler_cache(c->conf);
-	const struct code_cache_entry *e = NULL;
+	struct code_cache_entry *e = NULL;
 	unsigned char tx[32];
 	int have_tx = c->rpc && c->conf->code_contract[0] &&
 		      eth_hex_decode(tx_hash_text, strlen(tx_hash_text), tx, 32, NULL) == 0;
@@ -263,8 +283,11 @@ const struct code *fa_code_by_tx(struct fa_ctx *c, const char *tx_hash_text, str
 		if (fa_load_tx_code(c, tx_hash_text, have_tx ? tx : NULL, scratch) < 0)
 			return NULL;
 		e = have_tx ? code_cache_put(cache, CODE_CACHE_TX, tx, scratch, c->code_id, 0) : NULL;
+		if (e)
+			e->touched = (int64_t)time(NULL);
 		return e ? &e->code : scratch;
 	}
+	touch_cached(c, e);
 	snprintf(c->code_id, sizeof(c->code_id), "%s", e->id_hex);
 	return &e->code;
 }

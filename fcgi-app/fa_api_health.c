@@ -136,6 +136,14 @@ void fa_api_metrics(struct fa_ctx *c)
 	struct buf out = BUF_INIT;
 
 	fa_stats_prometheus(c->stats, &out);
+	{
+		int64_t bytes = db_code_store_bytes(c->db);
+
+		if (bytes >= 0)
+			buf_addf(&out, "# HELP oyster_code_store_bytes Code kept in the database (bounded by code_store_bytes).\n"
+				       "# TYPE oyster_code_store_bytes gauge\noyster_code_store_bytes %lld\n",
+				 (long long)bytes);
+	}
 	/* The chain families come from the database; a failure there must not hide the rest. */
 	if (c->conf->jobs_contract[0]) {
 		struct buf chain = BUF_INIT;

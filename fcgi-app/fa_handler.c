@@ -132,6 +132,7 @@ int fa_handler_main(const struct fa_handler_args *a)
 		eth_key_private_free(key);
 		return 1;
 	}
+	db_set_code_store_max(&db, a->conf->code_store_bytes);
 	if (a->exec) {
 		sb_config_from_conf(&sbc, a->conf, "slot", (size_t)a->conf->max_response_bytes);
 		if (sb_slot_open(&slot, &sbc, a->slot) < 0) {

@@ -330,9 +330,132 @@ START_TEST(test_migrates_version1_file)
 	buf_release(&out);
 	query1(db.h, "SELECT count(*) FROM code", v, sizeof(v));
 	ck_assert_str_eq(v, "1");
+	/* the code store's running total counts the row that was there */
+	ck_assert_int_eq(db_code_store_bytes(&db), 3);
 	/* and the file keeps working for new rows */
 	id[0] = 1;
 	ck_assert_int_eq(db_code_put(&db, id, "n", 1), 1);
+	ck_assert_int_eq(db_code_store_bytes(&db), 4);
+}
+END_TEST
+
+static void set_last_used(unsigned n, long long t)
+{
+	unsigned char id[32];
+	sqlite3_stmt *st;
+
+	id_of(n, id);
+	ck_assert_int_eq(sqlite3_prepare_v2(db.h, "UPDATE code SET last_used = ?2 WHERE id = ?1", -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	ck_assert_int_eq(sqlite3_changes(db.h), 1);
+	sqlite3_finalize(st);
+}
+
+static int has_code(unsigned n)
+{
+	unsigned char id[32];
+	sqlite3_stmt *st;
+	int r;
+
+	/* read without db_code_get, which would count as a use */
+	id_of(n, id);
+	ck_assert_int_eq(sqlite3_prepare_v2(db.h, "SELECT count(*) FROM code WHERE id = ?1", -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	r = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static void put_sized(unsigned n, size_t len)
+{
+	unsigned char id[32];
+	char *body = malloc(len);
+
+	ck_assert_ptr_nonnull(body);
+	memset(body, 'a' + (int)(n % 26), len);
+	id_of(n, id);
+	ck_assert_int_eq(db_code_put(&db, id, body, len), 1);
+	free(body);
+}
+
+START_TEST(test_code_store_bound)
+{
+	struct buf out = BUF_INIT;
+	unsigned char id[32], tx[32], got[32];
+	char v[64];
+
+	ck_assert_int_eq(db_open(&db, path), 0);
+	db_set_code_store_max(&db, 10000);
+	put_sized(1, 4000);
+	put_sized(2, 4000);
+	ck_assert_int_eq(db_code_store_bytes(&db), 8000);
+	set_last_used(1, 100);
+	set_last_used(2, 200);
+	/* a third does not fit: the least recently used (1) goes, not the new one */
+	put_sized(3, 4000);
+	ck_assert_int_eq(has_code(1), 0);
+	ck_assert_int_eq(has_code(2), 1);
+	ck_assert_int_eq(has_code(3), 1);
+	ck_assert_int_eq(db_code_store_bytes(&db), 8000);
+	query1(db.h, "SELECT sum(size) FROM code", v, sizeof(v));
+	ck_assert_str_eq(v, "8000");
+
+	/* a read is a use: 2 is read, so 3 (older now) is the one to go */
+	set_last_used(2, 100);
+	set_last_used(3, 200);
+	id_of(2, id);
+	ck_assert_int_eq(db_code_get(&db, id, &out), 1);
+	buf_release(&out);
+	put_sized(4, 4000);
+	ck_assert_int_eq(has_code(2), 1);
+	ck_assert_int_eq(has_code(3), 0);
+	ck_assert_int_eq(has_code(4), 1);
+
+	/* so is uploading it again */
+	set_last_used(2, 100);
+	set_last_used(4, 200);
+	id_of(2, id);
+	ck_assert_int_eq(db_code_put(&db, id, "x", 1), 0);
+	put_sized(5, 4000);
+	ck_assert_int_eq(has_code(2), 1);
+	ck_assert_int_eq(has_code(4), 0);
+
+	/* an evicted code's transaction link goes with it: fetched again later */
+	memset(tx, 0x77, sizeof(tx));
+	ck_assert_int_eq(db_tx_code_get(&db, tx, got, &out), 0);
+	{
+		char body[4000];
+
+		memset(body, 'z', sizeof(body));
+		id_of(6, id);
+		ck_assert_int_eq(db_tx_code_put(&db, tx, id, body, sizeof(body)), 0);
+	}
+	ck_assert_int_eq(db_tx_code_get(&db, tx, got, &out), 1);
+	buf_release(&out);
+	set_last_used(6, 50);
+	put_sized(7, 4000);
+	ck_assert_int_eq(has_code(6), 0);
+	ck_assert_int_eq(db_tx_code_get(&db, tx, got, &out), 0);
+	query1(db.h, "SELECT count(*) FROM tx_code", v, sizeof(v));
+	ck_assert_str_eq(v, "0");
+	ck_assert_int_le(db_code_store_bytes(&db), 10000);
+	buf_release(&out);
+}
+END_TEST
+
+START_TEST(test_code_store_unbounded_by_default)
+{
+	ck_assert_int_eq(db_open(&db, path), 0);
+	for (unsigned n = 1; n <= 20; n++)
+		put_sized(n, 1000);
+	for (unsigned n = 1; n <= 20; n++)
+		ck_assert_int_eq(has_code(n), 1);
+	ck_assert_int_eq(db_code_store_bytes(&db), 20000);
 }
 END_TEST
 
@@ -501,6 +624,8 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_version_boundary);
 	tcase_add_test(tc, test_migrates_version1_file);
+	tcase_add_test(tc, test_code_store_bound);
+	tcase_add_test(tc, test_code_store_unbounded_by_default);
 	tcase_add_test(tc, test_open_failures);
 	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_concurrent_open);
