@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cw_prune.h"
 #include "cw_runner.h"
 #include "cw_sender.h"
 #include "cw_watch.h"
@@ -65,6 +66,15 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Unix ms: the jobs' `updated` stamps are wall clock. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void nap(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -84,6 +94,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 	struct eth_rpc rpc;
 	struct db db;
 	struct cw_watch w;
+	struct cw_prune prune = { 0 };
 	struct cw_sender s;
 	struct cw_runner r;
 	struct eth_key *key = NULL;
@@ -153,6 +164,7 @@ static int child_main(const struct conf *c, const struct eth_key *enclave, enum 
 		switch (role) {
 		case ROLE_WATCH:
 			rc = cw_watch_tick(&w);
+			cw_prune_tick(&prune, &db, c, wall_ms());
 			wait = (unsigned)c->poll_interval_ms;
 			break;
 		case ROLE_SEND:

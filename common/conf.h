@@ -62,6 +62,7 @@ struct conf {
 	int64_t job_capacity;
 	int64_t rpc_timeout_ms;
 	int64_t poll_interval_ms;
+	int64_t job_retention_days;
 	int64_t confirmations;
 	int64_t start_block;
 	int64_t max_log_range;
