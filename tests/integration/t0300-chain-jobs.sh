@@ -55,3 +55,20 @@ eq "list filter by state" "$(curl -s "$URL/api/jobs?state=confirmed&limit=100" |
 eq "paging" "$(curl -s "$URL/api/jobs?limit=3" | jq -c '[(.jobs | length), .next_offset]')" "[3,3]"
 eq "unknown job: 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/jobs/999999")" 404
 eq "bad state filter: 400" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/jobs?state=nope")" 400
+
+# Retention: a job over for longer than job_retention_days is deleted by the
+# watcher (at its start, then hourly) with its transactions; others stay.
+db=$IT_DIR/node/executor.db
+old=${JOB[big360]}
+# As it stands 31 days on: the sender settled its slash check after the
+# deadline (everyone answered), and nothing has touched it since.
+sqlite3 "$db" "UPDATE jobs SET slash_state = 'done', updated = updated - 31 * 86400000 WHERE job_id = '$old'"
+eq "the backdated job has transactions" "$(sqlite3 "$db" "SELECT count(*) > 0 FROM txs WHERE job_id = '$old'")" 1
+cw_stop "$IT_DIR/node"
+cw_start "$IT_DIR/node"
+_stack_wait "the watcher deletes the job over for 31 days" 100 \
+  bash -c "[ \"\$(sqlite3 '$db' \"SELECT count(*) FROM jobs WHERE job_id = '$old'\")\" = 0 ]"
+eq "its transactions went with it" "$(sqlite3 "$db" "SELECT count(*) FROM txs WHERE job_id = '$old'")" 0
+eq "/api/jobs no longer knows it" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/jobs/$old")" 404
+eq "every other job is kept" "$(curl -s "$URL/api/jobs?state=confirmed&limit=100" | jq '.jobs | length')" "$((${#JOB[@]} - 1))"
+check "the deletion is logged" grep -q "cw_prune: deleted 1 jobs" "$IT_DIR/node/chain-watcher.log"
