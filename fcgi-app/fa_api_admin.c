@@ -104,6 +104,30 @@ void fa_api_root(struct fa_ctx *c)
 	fa_reply(c, 200, NULL, "", 0);
 }
 
+/*
+ * unregister.<subdomain>, as in the original executor: from now on every
+ * execution answers 410, while requests already running finish; the
+ * control plane calls it before taking the node out.  It lasts until the
+ * master restarts (the flag lives in the master's shared memory, so a
+ * handler that is replaced keeps it).  nginx lets only admin_allow
+ * addresses reach it, and only the control handlers serve it.
+ */
+void fa_api_unregister(struct fa_ctx *c)
+{
+	const char *client = fa_param_get(&c->req, "REMOTE_ADDR");
+
+	if (c->slot) {
+		fa_reply_text(c, 404, "Not Found\n");
+		return;
+	}
+	if (!c->stats->unregistered_unix) {
+		c->stats->unregistered_unix = (uint64_t)time(NULL);
+		log_msg(LOG_WARN, "unregistered by %s (%s %s): executions now answer 410 until the service restarts",
+			client ? client : "?", c->method, c->host);
+	}
+	fa_reply_text(c, 200, "successfully set server in draining state\n");
+}
+
 void fa_api_immutable_config(struct fa_ctx *c)
 {
 	json_t *root = NULL;

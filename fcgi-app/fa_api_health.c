@@ -125,6 +125,10 @@ void fa_api_healthz(struct fa_ctx *c)
 			  "errors", error_window(c, problems));
 	if (c->conf->jobs_contract[0])
 		json_object_set_new(reply, "chain", chain_health(c, problems));
+	if (st->unregistered_unix) {
+		json_object_set_new(reply, "unregistered", json_integer((json_int_t)st->unregistered_unix));
+		add_problem(problems, "unregistered: executions answer 410 until the service restarts");
+	}
 	ok = json_array_size(problems) == 0;
 	json_object_set_new(reply, "status", json_string(ok ? "ok" : "unhealthy"));
 	json_object_set_new(reply, "problems", problems);

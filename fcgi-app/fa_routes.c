@@ -66,6 +66,19 @@ static int admin_route(struct fa_ctx *c)
 	return 0;
 }
 
+/*
+ * After unregister.<subdomain> (fa_api_unregister) every execution is
+ * refused, as the original executor did ("worker unregistered", 410).
+ */
+static int unregistered(struct fa_ctx *c)
+{
+	if (!c->stats->unregistered_unix)
+		return 0;
+	fa_reply_error(c, 410, "UNREGISTERED",
+		       "this node was unregistered (unregister.%s): it takes no more executions", c->conf->subdomain);
+	return 1;
+}
+
 void fa_dispatch(struct fa_ctx *c)
 {
 	const char *uri, *m;
@@ -87,9 +100,16 @@ void fa_dispatch(struct fa_ctx *c)
 	}
 	memcpy(c->path, uri, strlen(uri) + 1);
 
+	if (fa_unregister_host(c->host, c->conf->subdomain)) {
+		c->route = FA_ROUTE_UNREGISTER;
+		fa_api_unregister(c);
+		return;
+	}
 	if (fa_subdomain_match(c->host, c->conf->subdomain, tx_hash)) {
 		c->route = FA_ROUTE_SUBDOMAIN;
-		if (c->req.body_too_large)
+		if (unregistered(c))
+			;
+		else if (c->req.body_too_large)
 			fa_reply_error(c, 413, "REQUEST_TOO_LARGE", "request body over %lld bytes",
 				       (long long)c->conf->max_request_bytes);
 		else
@@ -132,7 +152,8 @@ void fa_dispatch(struct fa_ctx *c)
 	}
 	switch (c->route) {
 	case FA_ROUTE_SERVERLESS:
-		fa_api_serverless(c);
+		if (!unregistered(c))
+			fa_api_serverless(c);
 		fa_sign_reply(c);
 		break;
 	case FA_ROUTE_CODE_POST: fa_api_code_post(c); break;

@@ -17,7 +17,7 @@ static const uint64_t lat_bounds_ms[FA_LAT_BUCKETS] = {
 };
 
 static const char *const route_names[FA_ROUTE_COUNT] = {
-	"code_post", "code_get", "serverless", "healthz", "metrics", "admin", "jobs", "subdomain", "other",
+	"code_post", "code_get", "serverless", "healthz", "metrics", "admin", "jobs", "subdomain", "unregister", "other",
 };
 
 const char *fa_route_name(enum fa_route r)
@@ -272,6 +272,8 @@ int fa_stats_prometheus(const struct fa_stats *st, struct buf *out)
 		 (unsigned long long)rd(&st->outcomes[SB_TOO_LARGE]));
 	buf_addf(out, "# HELP oyster_slots Sandbox slots for HTTP execution.\n# TYPE oyster_slots gauge\noyster_slots %u\n",
 		 st->nslots);
+	buf_addf(out, "# HELP oyster_unregistered 1 once unregister.<subdomain> was called: executions answer 410.\n"
+		      "# TYPE oyster_unregistered gauge\noyster_unregistered %d\n", st->unregistered_unix ? 1 : 0);
 	buf_addf(out, "# HELP oyster_slots_busy Slots running code right now.\n# TYPE oyster_slots_busy gauge\noyster_slots_busy %u\n",
 		 fa_stats_busy_slots(st));
 	buf_addstr(out, "# HELP oyster_slot_busy 1 while the slot runs code.\n# TYPE oyster_slot_busy gauge\n");

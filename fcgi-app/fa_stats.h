@@ -40,6 +40,7 @@ enum fa_route {
 	FA_ROUTE_ADMIN,
 	FA_ROUTE_JOBS,
 	FA_ROUTE_SUBDOMAIN,
+	FA_ROUTE_UNREGISTER,
 	FA_ROUTE_OTHER,
 	FA_ROUTE_COUNT
 };
@@ -67,6 +68,9 @@ struct fa_stats {
 	uint64_t win_errors[FA_WINDOW_S];
 	uint64_t wait_hist[FA_LAT_BUCKETS + 1]; /* pool mode: waits for a workerd to start */
 	uint64_t wait_sum_ms;
+	/* When unregister.<subdomain> was called (unix s; 0 = never): from
+	 * then on every execution answers 410, until the master restarts. */
+	uint64_t unregistered_unix;
 };
 
 struct fa_stats *fa_stats_create(void);

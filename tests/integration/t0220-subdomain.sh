@@ -48,3 +48,31 @@ s=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: nothex.oyster.localhost" "$
 eq "not a tx label: falls to the default server's 404" "$s" 404
 s=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 eq "the main site is unaffected" "$s" 200
+
+# unregister.<subdomain> (the original's): admin addresses only; then every
+# execution answers 410 while one already running finishes.
+s=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H "Host: unregister.oyster.localhost" "$URL/")
+eq "unregister from a non-admin address: 403" "$s" 403
+eq "so the node still runs code" "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$URL/")" 201
+slow=$(upload "$(js slow 'export default { fetch() { const t = Date.now(); while (Date.now() - t < 1000) {} return new Response("finished"); } }')")
+( curl -s -o "$IT_DIR/slow.out" -w '%{http_code}' "$URL/api/serverless" -d "{\"code_id\":\"$slow\"}" >"$IT_DIR/slow.status" ) &
+spid=$!
+_stack_wait "a slot busy with the slow run" 100 bash -c "[ \"\$(curl -s $URL/healthz | jq .slots.busy)\" = 1 ]"
+s=$(curl -s -o "$IT_DIR/unreg" -w '%{http_code}' -H "Host: unregister.oyster.localhost" "$URL/anything")
+eq "unregister from an admin address: 200" "$s" 200
+eq "with the original's words" "$(cat "$IT_DIR/unreg")" "successfully set server in draining state"
+wait "$spid"
+eq "the run in flight finished" "$(cat "$IT_DIR/slow.status") $(cat "$IT_DIR/slow.out")" "200 finished"
+s=$(curl -s -o "$IT_DIR/gone" -w '%{http_code}' -H "Host: $host" "$URL/x")
+eq "a subdomain execution now: 410" "$s" 410
+eq "UNREGISTERED" "$(jq -r .error.code "$IT_DIR/gone")" UNREGISTERED
+run "$slow" null
+eq "/api/serverless now: 410" "$STATUS" 410
+check "still signed" test -n "$(header x-oyster-signature)"
+hz=$(curl -s -w '\n%{http_code}' "$URL/healthz")
+eq "healthz: 503, so balancers take the node out" "$(tail -1 <<<"$hz")" 503
+check "healthz names it" grep -q unregistered <<<"$(head -1 <<<"$hz" | jq -r '.problems[]')"
+check "metrics: oyster_unregistered 1" grep -q '^oyster_unregistered 1$' <<<"$(curl -s "$URL/metrics")"
+eq "code uploads still work" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/javascript' \
+  --data-binary @"$IT_ROOT/examples/factors.js" "$URL/api/code")" 201
+check "logged, with who asked" grep -q 'unregistered by 127.0.0.1' "$IT_DIR/node/fcgi.log"
