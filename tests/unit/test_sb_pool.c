@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -29,6 +30,7 @@
 #include "sandbox.h"
 #include "sb_internal.h"
 #include "sb_bake.h"
+#include "sb_pool.h"
 #include "sb_loader.h"
 #include "banned.h"
 
@@ -38,6 +40,15 @@ static void make_code(struct code *c, const char *src)
 {
 	code_init(c);
 	ck_assert_int_eq(code_from_js(c, src, strlen(src), NULL, NULL), CODE_OK);
+}
+
+/* SIGKILL a workerd of ours and wait until it has exited (not reaped: the slot does that). */
+static void kill_and_wait(pid_t pid)
+{
+	siginfo_t si;
+
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
 }
 
 START_TEST(test_envelope)
@@ -332,8 +343,7 @@ START_TEST(test_recycle_count_and_close)
 	/* killed from outside while idle: replaced before the next request */
 	pid = sb_pool_pid(&s);
 	ck_assert_int_gt(pid, 0);
-	kill(pid, SIGKILL);
-	usleep(100 * 1000);
+	kill_and_wait(pid);
 	ck_assert_int_eq(run1(&s, counter, NULL, "POST", 5000, &out, &rec), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "1 POST http://worker/path?x=1");
 	ck_assert_int_ne(sb_pool_pid(&s), pid);
@@ -425,8 +435,7 @@ START_TEST(test_bake)
 	fputs("export default {", f);
 	fclose(f);
 	pid = sb_pool_pid(&s);
-	kill(pid, SIGKILL);
-	usleep(100 * 1000);
+	kill_and_wait(pid);
 	ck_assert_int_eq(run1(&s, keyed, "kb", "GET", 5000, &out, &rec), SB_OK);
 	ck_assert_str_eq(buf_cstr(&out), "1 GET http://worker/path?x=1");
 	ck_assert(!file_has(s.dir, "config.capnp", "worker = .b0"));
@@ -604,7 +613,11 @@ START_TEST(test_prepared)
 		EXPECT_RUN(heavy, "POST", 5000, SB_OK, "new", NULL);
 	ck_assert_int_ge(sb_pool_prepared_fd(&s), 0);
 	pid = sb_pool_pid(&s);
-	usleep(500 * 1000); /* the slot is idle; the isolate is being made */
+	/* the slot is idle; the isolate is being made: until it has burnt a
+	 * run's deadline (20 ms) of CPU */
+	for (int i = 0; i < 500 && !sb_prepared_spins(&s, 20); i++)
+		usleep(10 * 1000);
+	ck_assert(sb_prepared_spins(&s, 20));
 	/* replaced before the run: it found no workerd ready within its 20 ms
 	 * (without the check it would have gone to the busy one, "new") */
 	EXPECT_RUN(counter, "POST", 20, SB_TIMEOUT, "(none)", NULL);
