@@ -16,5 +16,7 @@
  */
 int sb_seccomp_prepare(void);
 int sb_seccomp_apply(void);
+/* How many times this process (or its parent before the fork) compiled the filter: for tests. */
+unsigned sb_seccomp_compiles(void);
 
 #endif
