@@ -26,8 +26,6 @@ void fa_api_signed_registration(struct fa_ctx *c);
 
 /* If host is <base32(txhash)>.<subdomain>, 1 and the hash; else 0. */
 int fa_subdomain_match(const char *host, const char *subdomain, unsigned char tx_hash[32]);
-/* Host is unregister.<subdomain> (any case, any port); never without a subdomain. */
-int fa_unregister_host(const char *host, const char *subdomain);
 /* Add X-Oyster-Timestamp/X-Oyster-Signature for the reply built so far. */
 void fa_sign_reply(struct fa_ctx *c);
 /* Load code from a transaction (tx_hash mode); on failure the error reply is set. */

@@ -91,19 +91,6 @@ int fa_subdomain_match(const char *host, const char *subdomain, unsigned char tx
 	return base32_decode(host, label, tx_hash, 32, &n) == 0 && n == 32;
 }
 
-int fa_unregister_host(const char *host, const char *subdomain)
-{
-	static const char label[] = "unregister.";
-	size_t hl, sl = strlen(subdomain), ll = sizeof(label) - 1;
-	const char *colon;
-
-	if (!host || !sl)
-		return 0;
-	colon = strrchr(host, ':');
-	hl = colon && !strchr(colon, ']') ? (size_t)(colon - host) : strlen(host);
-	return hl == ll + sl && !strncasecmp(host, label, ll) && !strncasecmp(host + ll, subdomain, sl);
-}
-
 /* HTTP_FOO_BAR -> Foo-Bar */
 static char *header_name(const char *param)
 {

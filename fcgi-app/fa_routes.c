@@ -81,7 +81,7 @@ static int unregistered(struct fa_ctx *c)
 
 void fa_dispatch(struct fa_ctx *c)
 {
-	const char *uri, *m;
+	const char *uri, *m, *m2;
 	unsigned char tx_hash[32];
 
 	c->method = m = fa_param_get(&c->req, "REQUEST_METHOD");
@@ -100,7 +100,9 @@ void fa_dispatch(struct fa_ctx *c)
 	}
 	memcpy(c->path, uri, strlen(uri) + 1);
 
-	if (fa_unregister_host(c->host, c->conf->subdomain)) {
+	/* Only nginx's unregister.<subdomain> block sets it (oyster-site.conf.in). */
+	m2 = fa_param_get(&c->req, "OYSTER_ROUTE");
+	if (m2 && !strcmp(m2, "unregister")) {
 		c->route = FA_ROUTE_UNREGISTER;
 		fa_api_unregister(c);
 		return;

@@ -58,6 +58,10 @@ check "the node sees the client's address behind the balancer (trusted_proxies)"
 for p in /executor-details /metrics /immutable-config /; do
   eq "balancer does not serve $p" "$(curl -s -o /dev/null -w '%{http_code}' "$LB$p")" 404
 done
+s=$(curl -s -o "$IT_DIR/unreg" -w '%{http_code}' -H 'Host: unregister.oyster.localhost' "$LB/x")
+eq "balancer answers unregister.* itself, never forwards it" "$s $(jq -r .error.message "$IT_DIR/unreg")" \
+  "404 per-node endpoint: ask the node itself"
+check "no node saw it" bash -c "! grep -qh 'unregister' '$A/nginx/access.log' '$B/nginx/access.log'"
 
 # ---- steady load; kill A; restart A ---------------------------------------------
 ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
