@@ -201,11 +201,13 @@ void fa_execute_keyed(struct fa_ctx *c, const struct code *code, const char *iso
 			 buf_cstr(&res.http.body), res.http.body.len);
 		for (size_t i = 0; mirror && i < res.http.nheaders; i++) {
 			const char *n = res.http.headers[i].name;
-			/* Framing and hop-by-hop headers are nginx's to set. */
+			/* Framing and hop-by-hop headers are nginx's to set; ours
+			 * (X-Oyster-*, Server-Timing) the worker cannot forge. */
 			if (!strcasecmp(n, "content-type") || !strcasecmp(n, "content-length") ||
 			    !strcasecmp(n, "transfer-encoding") || !strcasecmp(n, "connection") ||
 			    !strcasecmp(n, "keep-alive") || !strcasecmp(n, "status") ||
-			    !strcasecmp(n, "upgrade") || !strncasecmp(n, "x-oyster-", 9))
+			    !strcasecmp(n, "upgrade") || !strncasecmp(n, "x-oyster-", 9) ||
+			    !strcasecmp(n, "server-timing"))
 				continue;
 			fa_header(c, n, "%s", res.http.headers[i].value);
 		}

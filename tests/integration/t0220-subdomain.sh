@@ -12,7 +12,8 @@ echo_js=$(js echo 'export default { async fetch(r) {
   const body = await r.text();
   return new Response(JSON.stringify({ method: r.method, path: u.pathname, query: u.search,
     probe: r.headers.get("x-probe"), ctype: r.headers.get("content-type"), body }),
-    { status: 201, headers: { "content-type": "application/json", "x-worker": "yes", "set-cookie": "a=1" } });
+    { status: 201, headers: { "content-type": "application/json", "x-worker": "yes", "set-cookie": "a=1",
+      "server-timing": "sandbox;dur=0.001", "x-oyster-signature": "0xforged" } });
 } }')
 tx=$(chain_save_code "$IT_DIR/chain" "$echo_js")
 label=$(printf '%s' "${tx#0x}" | sed 's/../\\x&/g' | xargs -0 printf '%b' | base32 -w0 | tr -d '=' | tr 'A-Z' 'a-z')
@@ -31,6 +32,8 @@ eq "content type forwarded" "$(jq -r .ctype <<<"$BODY")" text/plain
 eq "body forwarded" "$(jq -r .body <<<"$BODY")" "hello body"
 eq "worker header mirrored" "$(header x-worker)" yes
 eq "worker cookie mirrored" "$(header set-cookie)" a=1
+eq "the worker's own Server-Timing is dropped: one, ours" "$(header server-timing | wc -l) $(header server-timing | grep -c '^sandbox;dur=0.001$')" "1 0"
+eq "and it cannot forge the signature header" "$(header x-oyster-signature | wc -l)" 1
 check "signed (cast verifies)" verify_signed PUT '/some/path?x=1&y=2' "$host" "$IT_DIR/req" "$IT_DIR/resp" "$HEADERS" "$ENCLAVE"
 # HEAD: the worker's status and headers, no body.
 read -r STATUS size < <(curl -sS -o /dev/null -D "$IT_DIR/hdr" -w '%{http_code} %{size_download}\n' -I \
@@ -54,6 +57,12 @@ eq "the main site is unaffected" "$s" 200
 s=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H "Host: unregister.oyster.localhost" "$URL/")
 eq "unregister from a non-admin address: 403" "$s" 403
 eq "so the node still runs code" "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$URL/")" 201
+# nginx picks the server block by an absolute request line's host, whatever
+# Host says: that must not reach unregister from outside admin_allow.
+s=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 --request-target "http://127.0.0.1/healthz" \
+  -H "Host: unregister.oyster.localhost" "$URL/")
+eq "absolute request line + Host unregister.*: served as plain /healthz" "$s" 200
+eq "and the node still runs code" "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$URL/")" 201
 slow=$(upload "$(js slow 'export default { fetch() { const t = Date.now(); while (Date.now() - t < 1000) {} return new Response("finished"); } }')")
 ( curl -s -o "$IT_DIR/slow.out" -w '%{http_code}' "$URL/api/serverless" -d "{\"code_id\":\"$slow\"}" >"$IT_DIR/slow.status" ) &
 spid=$!
