@@ -299,8 +299,14 @@ static int code_trim(struct db *db, const unsigned char keep_id[32])
 		unsigned char id[32];
 		int64_t size;
 
-		if (sqlite3_step(pick) != SQLITE_ROW || sqlite3_column_bytes(pick, 0) != 32)
-			break; /* only keep_id left: it fits alone (conf checks) */
+		int rc = sqlite3_step(pick);
+
+		if (rc == SQLITE_DONE)
+			break; /* only keep_id left: it fits alone (conf_finish sees to it) */
+		if (rc != SQLITE_ROW || sqlite3_column_bytes(pick, 0) != 32) {
+			log_err("sqlite pick code to evict: %s", sqlite3_errmsg(db->h));
+			goto out;
+		}
 		memcpy(id, sqlite3_column_blob(pick, 0), 32);
 		size = sqlite3_column_int64(pick, 1);
 		sqlite3_reset(pick);
@@ -347,8 +353,8 @@ int db_code_put(struct db *db, const unsigned char id[32], const void *body, siz
 	r = code_insert(db, id, body, len);
 	if (r == 1 && code_trim(db, id) < 0)
 		r = -1;
-	if (r == 0 && db_code_touch(db, id, -1) < 0) /* uploaded again: in use */
-		r = -1;
+	if (r == 0)
+		db_code_touch(db, id, -1); /* uploaded again: in use (only the eviction order if it fails) */
 	if (end_tx(db, r >= 0) < 0)
 		r = -1;
 	return r;
@@ -356,13 +362,15 @@ int db_code_put(struct db *db, const unsigned char id[32], const void *body, siz
 
 /*
  * Note a use of code id for the eviction order: written at most once per
- * DB_CODE_TOUCH_S per code, so a hot code costs no write per request.
+ * DB_CODE_TOUCH_S per code, so a hot code costs no write per request.  It
+ * runs on the execution path, so it never waits for the write lock: when
+ * another process holds it, this use goes unnoted (a later one notes it).
  */
 int db_code_touch(struct db *db, const unsigned char id[32], int64_t last_used)
 {
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL);
-	int r = 0;
+	int rc, r = 0;
 
 	if (last_used >= 0 && now - last_used < DB_CODE_TOUCH_S)
 		return 0;
@@ -371,7 +379,12 @@ int db_code_touch(struct db *db, const unsigned char id[32], int64_t last_used)
 		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
 	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	sqlite3_busy_timeout(db->h, 0);
+	rc = sqlite3_step(st);
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		log_msg(LOG_DEBUG, "code store: a use went unnoted (the database was busy)");
+	else if (rc != SQLITE_DONE)
 		r = log_err("sqlite touch code: %s", sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
 	return r;
