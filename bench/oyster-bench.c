@@ -561,8 +561,11 @@ static int cmd_http(unsigned port, const char *path, const char *body, double se
 	if (fd >= 0)
 		close(fd);
 	qsort(ov.lat, ov.n, sizeof(*ov.lat), cmp_u64);
-	printf("BENCH-OVERHEAD {\"overhead_p50_ms\":%.3f,\"overhead_p99_ms\":%.3f}\n", pct(&ov, 0.50),
-	       pct(&ov, 0.99));
+	if (ov.n) /* else nothing was measured: no figure, rather than 0 */
+		printf("BENCH-OVERHEAD {\"overhead_p50_ms\":%.3f,\"overhead_p99_ms\":%.3f}\n", pct(&ov, 0.50),
+		       pct(&ov, 0.99));
+	else
+		printf("BENCH-OVERHEAD {\"overhead_p50_ms\":null,\"overhead_p99_ms\":null}\n");
 	report(&st, (double)(now_us() - t0) / 1e6);
 	sb_http_response_release(&http);
 	free(st.lat);
