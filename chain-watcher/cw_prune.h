@@ -13,6 +13,11 @@
  * every deadline, so nothing will touch them again.  Pending transactions
  * are never deleted: the sender's nonces come from them.
  *
+ * The watcher's replay rule (a range read again changes nothing) holds for
+ * what is kept: a cursor moved back by hand over pruned jobs stores them
+ * again as new; the sender never answers past a job's window, so that
+ * costs runs, not transactions.
+ *
  * Run by the watcher process: at start, then hourly, in batches of
  * CW_PRUNE_BATCH jobs per transaction so writers never wait long; a full
  * batch asks for the next at the following tick.

@@ -50,7 +50,7 @@ struct fees {
 	uint64_t prio, max;
 };
 
-/* How record_tx moves the job along with the new row. */
+/* How cws_record_tx moves the job along with the new row. */
 enum job_move {
 	MOVE_NONE,
 	MOVE_SUBMIT,   /* state executed -> submitted, submit_tx = id */

@@ -216,7 +216,9 @@ int cws_job_settle(struct cw_sender *s, const char *job_id, const char *column,
 	char sql[256];
 	sqlite3_stmt *st;
 
-	/* column is one of two literals from this file, never data */
+	/* pasted into SQL: only the two columns a job is settled by, never data */
+	if (strcmp(column, "state") && strcmp(column, "slash_state"))
+		return log_err("cw_sender: cannot settle job %s by column '%s'", job_id, column);
 	snprintf(sql, sizeof(sql),
 		 "UPDATE jobs SET %s = ?3, note = COALESCE(?4, note), updated = ?5"
 		 " WHERE job_id = ?1 AND %s = ?2", column, column);

@@ -96,7 +96,7 @@ const struct conf_key conf_keys[] = {
 	{ "poll_interval_ms", CONF_INT, OFF(poll_interval_ms), 50, 60000, "1000", NULL,
 	  "How often the chain watcher asks for new blocks" },
 	{ "job_retention_days", CONF_INT, OFF(job_retention_days), 0, 36500, "30", NULL,
-	  "Chain jobs that are over (answered, failed, expired, not ours; no slash pending) are deleted with their transactions this many days after their last change (0 = keep forever); /api/jobs shows what is kept" },
+	  "Chain jobs that are over (confirmed, failed, expired, dropped, skipped or not ours; no slash to come, no pending transaction) are deleted with their transactions this many days after their last change (0 = keep forever); /api/jobs shows what is kept" },
 	{ "confirmations", CONF_INT, OFF(confirmations), 0, 1000, "0", NULL,
 	  "Blocks behind the head the watcher stays; reorgs deeper than the stored hashes are detected anyway" },
 	{ "start_block", CONF_INT, OFF(start_block), 0, INT64_MAX, "0", NULL,

@@ -112,7 +112,9 @@ int sb_exchange_failure(const struct sb_exchange *x, const struct sb_cg_usage *u
 /*
  * A kept connection is still good when nothing is waiting on it: workerd
  * closes one it will not serve again (say, after a GET whose body the
- * worker did not read), and a request sent there would be lost.
+ * worker did not read), and a request sent there would be lost.  Not
+ * retried after sending instead: an end of file then may also mean the
+ * workerd died running the request (killed for memory, say).
  */
 int sb_conn_idle(int fd);
 
