@@ -73,6 +73,8 @@ const struct conf_key conf_keys[] = {
 	  "Largest worker response body; beyond it RESPONSE_TOO_LARGE" },
 	{ "max_code_bytes", CONF_SIZE, OFF(max_code_bytes), 1 * KiB, 256 * MiB, "1M", NULL,
 	  "Largest code upload (all modules together)" },
+	{ "max_code_uploads_per_minute", CONF_INT, OFF(max_code_uploads_per_minute), 0, 100000, "60", NULL,
+	  "Code uploads (POST /api/code) one client address may make per minute, a quarter of them at once; beyond it 429 TOO_MANY_UPLOADS (0 = no limit).  The code store is bounded (code_store_bytes): without this one client could push everyone's idle code out" },
 	{ "max_connections", CONF_INT, OFF(max_connections), 1, 1000000, "0", NULL,
 	  "Concurrent /api connections nginx lets through before 503 (0 = 16 per slot)" },
 	{ "max_connections_per_client", CONF_INT, OFF(max_connections_per_client), 0, 1000000, "0", NULL,

@@ -52,6 +52,7 @@ struct conf {
 	int64_t max_request_bytes;
 	int64_t max_response_bytes;
 	int64_t max_code_bytes;
+	int64_t max_code_uploads_per_minute;
 	int64_t max_connections;
 	int64_t max_connections_per_client;
 	int64_t cgroups; /* bool */

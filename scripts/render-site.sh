@@ -57,6 +57,14 @@ sub_re=$(sed 's/[.]/\\\\./g' <<<"$sub")
 # Without a subdomain the whole subdomain server block is left out.
 if [ -n "$sub" ]; then keep='s/^@SUBDOMAIN_BLOCK_\(START\|END\)@$//'; else keep='/^@SUBDOMAIN_BLOCK_START@$/,/^@SUBDOMAIN_BLOCK_END@$/d'; fi
 
+# Uploads per client and minute; 0 = no limit (the zone is declared, unused).
+upload_rate=$(get max_code_uploads_per_minute)
+if [ "${upload_rate:-0}" -gt 0 ]; then
+  upload_lines="        limit_req zone=oyster_upload burst=$(( upload_rate / 4 > 1 ? upload_rate / 4 : 1 )) nodelay;\\n        limit_req_status 429;"
+else
+  upload_rate=60; upload_lines="        # max_code_uploads_per_minute = 0: no limit"
+fi
+
 render() {
   sed -e "$keep" \
       -e "s|@SUBDOMAIN@|$sub|g" \
@@ -72,6 +80,8 @@ render() {
       -e "s|@FCGI_SOCKET@|$(get fcgi_socket)|g" \
       -e "s|@CONTROL_SOCKET@|$(get control_socket)|g" \
       -e "s|@ADMIN_ALLOW_LINES@|${allow%\\n}|g" \
+      -e "s|@UPLOAD_RATE@|$upload_rate|g" \
+      -e "s|@UPLOAD_LIMIT_LINES@|$upload_lines|g" \
       "$template"
 }
 

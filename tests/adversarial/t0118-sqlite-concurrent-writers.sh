@@ -10,7 +10,7 @@
 W=4 N=40 J=8
 quick && N=15 J=4
 it_chain
-adv_chain_node slots=2 poll_interval_ms=100 queue_timeout_ms=30000
+adv_chain_node slots=2 poll_interval_ms=100 queue_timeout_ms=30000 max_code_uploads_per_minute=0
 factors=$(chain_save_code "$IT_DIR/chain" "$IT_ROOT/examples/factors.js")
 fid=$(upload "$IT_ROOT/examples/factors.js")
 db=$IT_DIR/node/executor.db
