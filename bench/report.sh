@@ -24,7 +24,7 @@ workloads=$(jq -r .workload "$res" | awk '!seen[$0]++')
 {
   echo "# Benchmark results"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)'),"
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet -- . ':!bench/results' 2>/dev/null || echo ' (with local changes)'),"
   echo "$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), kernel $(uname -r), workerd $("$ROOT/node_modules/@cloudflare/workerd-linux-64/bin/workerd" --version | awk '{print $2}')."
   echo "${secs}s per measurement; concurrency 1 = one connection; saturation = $sat connections"
   echo "(load average when the report was written: $(cut -d' ' -f1-3 /proc/loadavg); anything else running on"
