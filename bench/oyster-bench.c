@@ -529,8 +529,10 @@ static int cmd_http(unsigned port, const char *path, const char *body, double se
 	int fd = -1;
 
 	sb_http_response_init(&http);
-	if (read_file(body, &in) < 0)
+	if (read_file(body, &in) < 0) {
+		buf_release(&in);
 		return -1;
+	}
 	buf_addf(&req, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n", path, in.len);
 	buf_add(&req, in.data, in.len);

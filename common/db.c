@@ -129,30 +129,39 @@ static int exec(struct db *db, const char *sql)
 	return 0;
 }
 
-static int user_version(struct db *db, int *v)
+/* The first column of the first row of sql, dflt when there is none; -1 on error. */
+static int64_t one_int(struct db *db, const char *sql, int64_t dflt)
 {
 	sqlite3_stmt *st;
-	int r = -1;
+	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return log_err("sqlite: %s", sqlite3_errmsg(db->h));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*v = sqlite3_column_int(st, 0);
-		r = 0;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		v = sqlite3_column_int64(st, 0);
+		break;
+	case SQLITE_DONE:
+		v = dflt;
+		break;
+	default:
+		log_err("sqlite: %s: %s", sql, sqlite3_errmsg(db->h));
 	}
 	sqlite3_finalize(st);
-	return r;
+	return v;
 }
 
 static int migrate(struct db *db)
 {
-	int v = 0;
+	int64_t ver;
+	int v;
 	char sql[64];
 
 	if (exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	if (user_version(db, &v) < 0)
+	if ((ver = one_int(db, "PRAGMA user_version", -1)) < 0 || ver > INT32_MAX)
 		goto fail;
+	v = (int)ver;
 	if (v > DB_VERSION) {
 		log_err("database schema version %d is newer than this build (%d)", v, DB_VERSION);
 		goto fail;
@@ -245,27 +254,6 @@ static int code_insert(struct db *db, const unsigned char id[32], const void *bo
 		log_err("sqlite insert code: %s", sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
 	return r;
-}
-
-static int64_t one_int(struct db *db, const char *sql, int64_t dflt)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return log_err("sqlite prepare: %s", sqlite3_errmsg(db->h));
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		v = sqlite3_column_int64(st, 0);
-		break;
-	case SQLITE_DONE:
-		v = dflt;
-		break;
-	default:
-		log_err("sqlite: %s: %s", sql, sqlite3_errmsg(db->h));
-	}
-	sqlite3_finalize(st);
-	return v;
 }
 
 int64_t db_code_store_bytes(struct db *db)
